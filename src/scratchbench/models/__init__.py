@@ -1,0 +1,1 @@
+"""Every implementation (NumPy engine and frameworks) behind one interface; see ``base``."""
