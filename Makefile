@@ -1,0 +1,29 @@
+# Two entry points a new user needs: `make pipeline` (install + whole DVC pipeline) and `make test`.
+# uv is installed from PyPI when missing; everything else comes from uv.lock.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+
+.PHONY: setup pipeline test test-fast bench report ui screenshot
+
+setup:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+
+pipeline: setup
+	$(UV) run dvc repro
+
+test: setup
+	$(UV) run pytest
+
+test-fast: setup
+	$(UV) run pytest -m "not integration"
+
+bench: setup
+	$(UV) run python -m scratchbench.bench mlp
+	$(UV) run python -m scratchbench.bench cnn
+
+report: setup
+	$(UV) run python -m scratchbench.report
+
+ui: setup
+	$(UV) run mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
