@@ -1,0 +1,135 @@
+"""Losses as a table, plus the two fused output heads (sigmoid+BCE, softmax+CCE).
+
+Conventions (``a`` = network output (N, K), ``y`` = encoded targets (N, K)):
+
+============================  =========================================  ===================
+name                          value                                      dL/da
+============================  =========================================  ===================
+binary_crossentropy           mean over N and K of -[y ln a + (1-y) ln(1-a)]   (a-y)/(a(1-a)NK)
+categorical_crossentropy      -(1/N) sum y ln a                           -y/(aN)
+mse                           (1/NK) sum (a-y)^2   (Keras)               2(a-y)/(NK)
+mse_half                      (1/2N) sum (a-y)^2   (R12)                 (a-y)/N
+sse                           (1/2) sum (a-y)^2    (R1-R3, R5)           (a-y)
+============================  =========================================  ===================
+
+``sse`` carries the 1/2 so that plain gradient descent with step 1 is exactly the classic
+``w += X.T @ (err * s'(out))`` update of R1-R3. Log-losses clip ``a`` to [1e-7, 1-1e-7] when
+not fused; the fused heads work from the logits ``z`` and never take ``log(0)``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from .activations import sigmoid
+
+EPS = 1e-7
+
+
+class LossFn(NamedTuple):
+    value: Callable[[np.ndarray, np.ndarray], float]
+    grad: Callable[..., np.ndarray]  # grad(a, y, out) -> dL/da
+
+
+def _clip(a):
+    return np.clip(a, EPS, 1.0 - EPS)
+
+
+def _bce(a, y):
+    a = _clip(a)
+    return float(-np.mean(y * np.log(a) + (1.0 - y) * np.log1p(-a)))
+
+
+def _bce_grad(a, y, out):
+    c = _clip(a)
+    np.divide(c - y, c * (1.0 - c) * a.size, out=out)
+    return out
+
+
+def _cce(a, y):
+    return float(-np.sum(y * np.log(_clip(a))) / a.shape[0])
+
+
+def _cce_grad(a, y, out):
+    np.divide(-y, _clip(a) * a.shape[0], out=out)
+    return out
+
+
+def _mse(a, y):
+    return float(np.mean((a - y) ** 2))
+
+
+def _mse_grad(a, y, out):
+    np.subtract(a, y, out=out)
+    out *= 2.0 / a.size
+    return out
+
+
+def _mse_half(a, y):
+    return float(np.sum((a - y) ** 2) / (2.0 * a.shape[0]))
+
+
+def _mse_half_grad(a, y, out):
+    np.subtract(a, y, out=out)
+    out *= 1.0 / a.shape[0]
+    return out
+
+
+def _sse(a, y):
+    return float(0.5 * np.sum((a - y) ** 2))
+
+
+def _sse_grad(a, y, out):
+    return np.subtract(a, y, out=out)
+
+
+LOSSES: dict[str, LossFn] = {
+    "binary_crossentropy": LossFn(_bce, _bce_grad),
+    "categorical_crossentropy": LossFn(_cce, _cce_grad),
+    "mse": LossFn(_mse, _mse_grad),
+    "mse_half": LossFn(_mse_half, _mse_half_grad),
+    "sse": LossFn(_sse, _sse_grad),
+}
+
+
+def check_loss(name: object, where: str = "loss") -> str:
+    if name not in LOSSES:
+        raise ValueError(f"{where}: unknown loss {name!r}; valid names: {', '.join(LOSSES)}")
+    return str(name)
+
+
+# Fused heads: (z, y, a_out, g_out) -> loss value; fill a_out = act(z), g_out = dL/dz. -----------
+def sigmoid_bce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray) -> float:
+    """Sigmoid + binary cross-entropy from the logits: dL/dz = (a - y) / (N K)."""
+    sigmoid(z, out=a)
+    # ln(1 + e^-|z|) + max(z, 0) - z y  ==  -[y ln a + (1-y) ln(1-a)], never log(0)
+    loss = np.log1p(np.exp(-np.abs(z))) + np.maximum(z, 0) - z * y
+    np.subtract(a, y, out=g)
+    g *= 1.0 / a.size
+    return float(loss.sum() / a.size)
+
+
+def softmax_cce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray) -> float:
+    """Softmax + categorical cross-entropy from the logits: dL/dz = (a * sum_k y - y) / N."""
+    n = z.shape[0]
+    m = z.max(axis=1, keepdims=True)
+    np.subtract(z, m, out=a)
+    np.exp(a, out=a)
+    s = a.sum(axis=1, keepdims=True)
+    a /= s
+    np.log(s, out=s)
+    s += m  # log-sum-exp per row
+    ysum = y.sum(axis=1)
+    loss = float(np.dot(ysum, s[:, 0]) - np.vdot(y, z))
+    np.multiply(a, ysum[:, None], out=g)
+    g -= y
+    g *= 1.0 / n
+    return loss / n
+
+
+FUSED_HEADS: dict[tuple[str, str], Callable[..., float]] = {
+    ("sigmoid", "binary_crossentropy"): sigmoid_bce_head,
+    ("softmax", "categorical_crossentropy"): softmax_cce_head,
+}

@@ -1,0 +1,400 @@
+"""A feed-forward network of scratch layers: build from config, fit, predict, save/load.
+
+Seeding contract (so a Keras twin can replay a run):
+
+- weights: ``np.random.default_rng(seed)`` (or, with model option ``rng: legacy``,
+  ``np.random.RandomState(seed)`` as in ``np.random.seed(1)`` scripts, R1-R3) drawn layer
+  by layer, W then b;
+- batch order: a dedicated ``np.random.default_rng([seed, 1])`` created with the network,
+  one ``permutation(n)`` per epoch (the k-th epoch over all ``fit`` calls uses the k-th
+  permutation). Full-batch training never shuffles (the gradient does not depend on order).
+
+History entries are ``{epoch, loss, train_accuracy, val_accuracy, epoch_seconds}``; ``loss``
+and ``train_accuracy`` are running values over the epoch's batches (weights before each
+update, as Keras reports them); for ``sse`` the epoch loss is the sum over batches.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .architecture import ArchitectureError, build_layers, normalize_layers
+from .layers import Activation, _Buffers
+from .losses import FUSED_HEADS, LOSSES, check_loss
+from .optimizers import Optimizer, make_optimizer
+
+INPUT_SCALINGS = ("none", "unit", "r5")
+DTYPES = ("float32", "float64")
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The training loss became NaN or infinite."""
+
+
+class Network:
+    """Layers + loss + target encoding. Build with :meth:`from_config`."""
+
+    def __init__(
+        self,
+        canonical: list[dict[str, Any]],
+        input_shape: tuple[int, ...],
+        n_outputs: int,
+        *,
+        loss: str = "categorical_crossentropy",
+        dtype: str = "float32",
+        seed: int = 0,
+        rng: str = "default",
+        input_scaling: str = "none",
+        target_on: float = 1.0,
+        target_off: float = 0.0,
+        model_cfg: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.loss_name = check_loss(loss, where="model.loss")
+        if str(dtype) not in DTYPES:
+            raise ValueError(f"model.dtype: unknown dtype {dtype!r}; valid: {', '.join(DTYPES)}")
+        if input_scaling not in INPUT_SCALINGS:
+            raise ValueError(f"model.input_scaling: unknown scaling {input_scaling!r}; valid: {', '.join(INPUT_SCALINGS)}")
+        if rng not in ("default", "legacy"):
+            raise ValueError(f"model.rng: unknown generator {rng!r}; valid: default, legacy")
+        self.dtype = np.dtype(str(dtype))
+        self.canonical = canonical
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.n_outputs = int(n_outputs)
+        self.seed = int(seed)
+        self.rng_kind = rng
+        self.input_scaling = input_scaling
+        self.target_on, self.target_off = float(target_on), float(target_off)
+        self.model_cfg = dict(model_cfg or {})
+
+        specs = list(canonical)
+        self._flatten_input = False
+        while specs and specs[0]["type"] == "flatten":  # a leading flatten is a free reshape of the input
+            specs.pop(0)
+            self._flatten_input = True
+        self.layers = build_layers(specs)
+        init_rng = np.random.RandomState(self.seed) if rng == "legacy" else np.random.default_rng(self.seed)
+        shape = (math.prod(self.input_shape),) if self._flatten_input else self.input_shape
+        for layer in self.layers:
+            shape = tuple(layer.build(shape, init_rng, self.dtype))
+        self.output_units = int(shape[-1])
+        self._shuffle_rng = np.random.default_rng([self.seed, 1])
+
+        last = self.layers[-1]
+        self._head = None
+        if isinstance(last, Activation) and (last.name, self.loss_name) in FUSED_HEADS:
+            self._head = FUSED_HEADS[(last.name, self.loss_name)]
+        self._body = self.layers[:-1] if self._head else self.layers
+        if self._body and hasattr(self._body[0], "params") and self._body[0].params:
+            self._body[0].needs_input_grad = False
+        self._buf = _Buffers()
+
+    # construction --------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, model_cfg: Mapping[str, Any], input_shape: tuple[int, ...], n_outputs: int, seed: int) -> "Network":
+        """Build from the run config's ``model`` section (see ``conf/model``)."""
+        canonical = normalize_layers(model_cfg, tuple(input_shape), int(n_outputs))
+        return cls(
+            canonical, tuple(input_shape), int(n_outputs),
+            loss=model_cfg.get("loss") or "categorical_crossentropy",
+            dtype=str(model_cfg.get("dtype") or "float32"),
+            seed=int(seed),
+            rng=model_cfg.get("rng") or "default",
+            input_scaling=model_cfg.get("input_scaling") or "none",
+            target_on=1.0 if model_cfg.get("target_on") is None else model_cfg["target_on"],
+            target_off=0.0 if model_cfg.get("target_off") is None else model_cfg["target_off"],
+            model_cfg=model_cfg,
+        )
+
+    # parameters ----------------------------------------------------------------------------
+    def _params(self) -> list[np.ndarray]:
+        return [p for layer in self.layers for p in layer.params.values()]
+
+    def _grads(self) -> list[np.ndarray]:
+        return [layer.grads[k] for layer in self.layers for k in layer.params]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of all parameters in Keras order (per layer: W then b)."""
+        return [p.copy() for p in self._params()]
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        params = self._params()
+        if len(weights) != len(params):
+            raise ValueError(f"set_weights: expected {len(params)} arrays, got {len(weights)}")
+        for i, (p, w) in enumerate(zip(params, weights)):
+            w = np.asarray(w)
+            if w.shape != p.shape:
+                raise ValueError(f"set_weights: array {i} has shape {w.shape}, expected {p.shape}")
+        for p, w in zip(params, weights):
+            np.copyto(p, np.asarray(w, dtype=p.dtype))
+
+    def n_params(self) -> int:
+        return int(sum(p.size for p in self._params()))
+
+    # data ----------------------------------------------------------------------------------
+    def prepare_x(self, x: np.ndarray) -> np.ndarray:
+        """Check shape, scale (``input_scaling``), cast to the network dtype, flatten if needed."""
+        x = np.asarray(x)
+        if x.ndim < 1 or tuple(x.shape[1:]) != self.input_shape:
+            raise ValueError(f"x: expected per-sample shape {self.input_shape}, got array of shape {x.shape}")
+        raw_int = x.dtype == np.uint8
+        if self.input_scaling == "none" or (self.input_scaling == "unit" and not raw_int):
+            x = x.astype(self.dtype, copy=False)
+        else:
+            x = x.astype(self.dtype)  # a fresh copy we may scale in place
+            if raw_int:
+                x /= 255.0
+            if self.input_scaling == "r5":
+                x *= 0.99
+                x += 0.01
+        if self._flatten_input:
+            x = x.reshape(x.shape[0], -1)
+        return np.ascontiguousarray(x)
+
+    @property
+    def _threshold(self) -> float:
+        return 0.5 * (self.target_on + self.target_off)
+
+    def encode_targets(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Integer labels (N,) -> (targets (N, K) with target_on/off, labels); float targets pass through."""
+        y = np.asarray(y)
+        k = self.output_units
+        if y.dtype.kind in "iub" and y.ndim == 1:
+            labels = y.astype(np.int64)
+            n_classes = max(k, 2)
+            if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+                raise ValueError(f"y: labels must lie in [0, {n_classes - 1}] for {k} output unit(s), got range [{labels.min()}, {labels.max()}]")
+            targets = np.full((y.shape[0], k), self.target_off, dtype=self.dtype)
+            if k == 1:
+                targets[labels == 1, 0] = self.target_on
+            else:
+                targets[np.arange(y.shape[0]), labels] = self.target_on
+            return targets, labels
+        if y.dtype.kind != "f":
+            raise ValueError(f"y: expected integer labels (N,) or float targets (N, {k}), got dtype {y.dtype}")
+        if y.ndim == 1 and k == 1:
+            y = y[:, None]
+        if y.ndim != 2 or y.shape[1] != k:
+            raise ValueError(f"y: float targets must have shape (N, {k}), got {y.shape}")
+        targets = np.ascontiguousarray(y, dtype=self.dtype)
+        labels = targets.argmax(axis=1) if k > 1 else (targets[:, 0] > self._threshold).astype(np.int64)
+        return targets, labels
+
+    # inference -----------------------------------------------------------------------------
+    def _forward_prepared(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        out = np.empty((x.shape[0], self.output_units), dtype=self.dtype)
+        for start in range(0, x.shape[0], batch_size):
+            h = x[start : start + batch_size]
+            for layer in self.layers:
+                h = layer.forward(h, training=False)
+            out[start : start + batch_size] = h
+        return out
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Raw output activations (N, units) for raw inputs ``x``."""
+        return self._forward_prepared(self.prepare_x(x))
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Output activations; a single output unit becomes two columns ``[1 - p, p]``."""
+        a = self.forward(x)
+        if self.output_units == 1:
+            p = np.clip(a[:, 0], 0.0, 1.0)
+            return np.stack([1.0 - p, p], axis=1)
+        return a
+
+    def _labels_from_output(self, a: np.ndarray) -> np.ndarray:
+        if self.output_units == 1:
+            return (a[:, 0] > self._threshold).astype(np.int64)
+        return a.argmax(axis=1)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predicted integer labels."""
+        return self._labels_from_output(self.forward(x))
+
+    # training ------------------------------------------------------------------------------
+    def _step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
+        """Forward, loss, backward (fills every layer's ``grads``); returns (loss, output)."""
+        h = xb
+        for layer in self._body:
+            h = layer.forward(h, training=True)
+        g = self._buf.get("g", h.shape, h.dtype)
+        if self._head is not None:
+            a = self._buf.get("a", h.shape, h.dtype)
+            loss = self._head(h, yb, a, g)
+        else:
+            a = h
+            fn = LOSSES[self.loss_name]
+            loss = fn.value(a, yb)
+            fn.grad(a, yb, g)
+        for layer in reversed(self._body):
+            g = layer.backward(g)
+        return loss, a
+
+    def loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, list[np.ndarray]]:
+        """Loss and gradient copies (Keras order) for one batch, without updating anything."""
+        xb = self.prepare_x(x)
+        yb, _ = self.encode_targets(y)
+        first = self._body[0]
+        keep = getattr(first, "needs_input_grad", True)
+        loss, _ = self._step(xb, yb)
+        first.needs_input_grad = keep
+        return float(loss), [g.copy() for g in self._grads()]
+
+    def loss(self, x: np.ndarray, y: np.ndarray) -> float:
+        """Loss of the current weights on (x, y), in inference mode."""
+        a = self.forward(x)
+        yb, _ = self.encode_targets(y)
+        return LOSSES[self.loss_name].value(a.astype(np.float64), yb.astype(np.float64))
+
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        epochs: int,
+        batch_size: int | None = None,
+        optimizer: Mapping[str, Any] | Optimizer | None = None,
+        shuffle: bool = True,
+        x_val: np.ndarray | None = None,
+        y_val: np.ndarray | None = None,
+        callback: Callable[[dict[str, Any]], None] | None = None,
+        early_stopping_patience: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Train; ``batch_size=None`` is full batch (one epoch = one iteration), 1 is per-sample.
+
+        Early stopping monitors ``val_accuracy`` when validation data is given, else the
+        training loss, and restores the best weights when it stops.
+        """
+        if not isinstance(epochs, int) or epochs < 0:
+            raise ValueError(f"train.epochs: expected a non-negative integer, got {epochs!r}")
+        xs = self.prepare_x(x)
+        ys, labels = self.encode_targets(y)
+        n = xs.shape[0]
+        if n == 0 or ys.shape[0] != n:
+            raise ValueError(f"fit: x has {n} samples but y has {ys.shape[0]}")
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"train.batch_size: expected a positive integer or null (full batch), got {batch_size!r}")
+        bs = n if batch_size is None else min(batch_size, n)
+        full_batch = bs >= n
+        if early_stopping_patience is not None and early_stopping_patience < 1:
+            raise ValueError(f"train.early_stopping_patience: expected a positive integer or null, got {early_stopping_patience!r}")
+        val = None
+        if x_val is not None and y_val is not None:
+            val = (self.prepare_x(x_val), self.encode_targets(y_val)[1])
+        opt = make_optimizer(optimizer)
+        params, grads = self._params(), self._grads()
+        sum_loss = self.loss_name == "sse"
+        multi = self.output_units > 1
+        thr = self._threshold
+        if not full_batch and shuffle:
+            xbuf = np.empty((bs, xs.shape[1]), dtype=xs.dtype) if xs.ndim == 2 else np.empty((bs, *xs.shape[1:]), dtype=xs.dtype)
+            ybuf = np.empty((bs, ys.shape[1]), dtype=ys.dtype)
+            lbuf = np.empty(bs, dtype=np.int64)
+
+        history: list[dict[str, Any]] = []
+        best, best_weights, waited = None, None, 0
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            for epoch in range(1, epochs + 1):
+                t0 = time.perf_counter()
+                perm = self._shuffle_rng.permutation(n) if (shuffle and not full_batch) else None
+                total, correct = 0.0, 0
+                for batch, start in enumerate(range(0, n, bs)):
+                    stop = min(start + bs, n)
+                    if perm is None:
+                        xb, yb, lb = xs[start:stop], ys[start:stop], labels[start:stop]
+                    else:
+                        idx, m = perm[start:stop], stop - start
+                        xb = np.take(xs, idx, axis=0, out=xbuf[:m], mode="clip")
+                        yb = np.take(ys, idx, axis=0, out=ybuf[:m], mode="clip")
+                        lb = np.take(labels, idx, out=lbuf[:m], mode="clip")
+                    loss, a = self._step(xb, yb)
+                    if not math.isfinite(loss):
+                        raise TrainingDivergedError(f"training diverged: loss is {loss} at epoch {epoch}, batch {batch} (try a smaller learning rate)")
+                    opt.step(params, grads)
+                    total += loss if sum_loss else loss * (stop - start)
+                    if multi:
+                        correct += int(np.count_nonzero(a.argmax(axis=1) == lb))
+                    else:
+                        correct += int(np.count_nonzero((a[:, 0] > thr) == lb))
+                record = {
+                    "epoch": epoch,
+                    "loss": float(total if sum_loss else total / n),
+                    "train_accuracy": correct / n,
+                    "val_accuracy": None,
+                    "epoch_seconds": 0.0,
+                }
+                if val is not None:
+                    record["val_accuracy"] = float(np.mean(self._labels_from_output(self._forward_prepared(val[0])) == val[1]))
+                record["epoch_seconds"] = time.perf_counter() - t0
+                history.append(record)
+                if callback is not None:
+                    callback(dict(record))
+                if early_stopping_patience:
+                    score = record["val_accuracy"] if val is not None else -record["loss"]
+                    if best is None or score > best:
+                        best, best_weights, waited = score, self.get_weights(), 0
+                    else:
+                        waited += 1
+                        if waited >= early_stopping_patience:
+                            self.set_weights(best_weights)
+                            break
+        return history
+
+    # persistence ---------------------------------------------------------------------------
+    def architecture(self) -> dict[str, Any]:
+        return {
+            "format": "scratchbench.scratch.Network/1",
+            "canonical": self.canonical,
+            "input_shape": list(self.input_shape),
+            "n_outputs": self.n_outputs,
+            "loss": self.loss_name,
+            "dtype": self.dtype.name,
+            "seed": self.seed,
+            "rng": self.rng_kind,
+            "input_scaling": self.input_scaling,
+            "target_on": self.target_on,
+            "target_off": self.target_off,
+            "model_cfg": self.model_cfg,
+        }
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write parameters + architecture JSON to ``path`` (``.npz`` appended if missing), atomically."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {f"param_{i:03d}": p for i, p in enumerate(self._params())}
+        arrays["architecture"] = np.array(json.dumps(self.architecture(), default=str))
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Network":
+        path = Path(path)
+        if not path.is_file() and path.with_name(path.name + ".npz").is_file():
+            path = path.with_name(path.name + ".npz")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arch = json.loads(str(data["architecture"]))
+                weights = [data[k] for k in sorted(k for k in data.files if k.startswith("param_"))]
+        except (OSError, KeyError, ValueError) as exc:
+            raise ValueError(f"{path}: not a saved scratch Network ({exc})") from None
+        net = cls(
+            arch["canonical"], tuple(arch["input_shape"]), arch["n_outputs"], loss=arch["loss"], dtype=arch["dtype"],
+            seed=arch["seed"], rng=arch["rng"], input_scaling=arch["input_scaling"], target_on=arch["target_on"],
+            target_off=arch["target_off"], model_cfg=arch.get("model_cfg"),
+        )
+        net.set_weights(weights)
+        return net
+
+
+__all__ = ["Network", "TrainingDivergedError", "ArchitectureError"]

@@ -1,0 +1,119 @@
+"""Optimizers updating parameter arrays in place: plain gradient descent, momentum, Adam.
+
+Formulas follow Keras so a Keras twin with the same initial weights follows the same path:
+momentum ``v = m v - lr g; p += v``; Adam ``p -= lr sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)``.
+``step`` may overwrite the gradient arrays (they are scratch space).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+
+class Optimizer:
+    learning_rate: float
+
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Plain gradient descent: ``p -= lr * g``."""
+
+    def __init__(self, learning_rate: float = 0.01) -> None:
+        self.learning_rate = float(learning_rate)
+
+    def step(self, params, grads):
+        lr = self.learning_rate
+        for p, g in zip(params, grads):
+            g *= lr
+            p -= g
+
+
+class Momentum(Optimizer):
+    """Gradient descent with (Keras-style, optionally Nesterov) momentum."""
+
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.9, nesterov: bool = False) -> None:
+        self.learning_rate, self.momentum, self.nesterov = float(learning_rate), float(momentum), bool(nesterov)
+        self.velocity: list[np.ndarray] | None = None
+
+    def step(self, params, grads):
+        if self.velocity is None:
+            self.velocity = [np.zeros_like(p) for p in params]
+        lr, mu = self.learning_rate, self.momentum
+        for p, g, v in zip(params, grads, self.velocity):
+            v *= mu
+            g *= lr
+            v -= g
+            if self.nesterov:
+                p += mu * v
+                p -= g
+            else:
+                p += v
+
+
+class Adam(Optimizer):
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7) -> None:
+        self.learning_rate, self.beta_1, self.beta_2, self.epsilon = map(float, (learning_rate, beta_1, beta_2, epsilon))
+        self.t = 0
+        self.m: list[np.ndarray] | None = None
+        self.v: list[np.ndarray] | None = None
+
+    def step(self, params, grads):
+        if self.m is None:
+            self.m = [np.zeros_like(p) for p in params]
+            self.v = [np.zeros_like(p) for p in params]
+        self.t += 1
+        b1, b2 = self.beta_1, self.beta_2
+        alpha = self.learning_rate * np.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
+        for p, g, m, v in zip(params, grads, self.m, self.v):
+            m *= b1
+            m += (1.0 - b1) * g
+            g *= g
+            v *= b2
+            v += (1.0 - b2) * g
+            np.sqrt(v, out=g)
+            g += self.epsilon
+            np.divide(m, g, out=g)
+            g *= alpha
+            p -= g
+
+
+_ALLOWED = {"name", "learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon"}
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
+def make_optimizer(cfg: Mapping[str, Any] | Optimizer | None) -> Optimizer:
+    """Build an optimizer from ``{name: sgd|momentum|adam, learning_rate, momentum, beta_1, beta_2, epsilon}``.
+
+    ``sgd`` with a non-zero ``momentum`` is momentum SGD (as Keras' ``SGD``).
+    """
+    if isinstance(cfg, Optimizer):
+        return cfg
+    cfg = dict(cfg or {"name": "sgd"})
+    name = cfg.get("name", "sgd")
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer.name: unknown optimizer {name!r}; valid names: {', '.join(OPTIMIZERS)}")
+    extra = set(cfg) - _ALLOWED
+    if extra:
+        raise ValueError(f"optimizer: unknown option(s) {sorted(extra)}; allowed: {sorted(_ALLOWED)}")
+    for key in ("learning_rate", "momentum", "beta_1", "beta_2", "epsilon"):
+        if cfg.get(key) is not None and not isinstance(cfg[key], (int, float)):
+            raise ValueError(f"optimizer.{key}: expected a number, got {cfg[key]!r}")
+    lr = cfg.get("learning_rate")
+    lr = (0.001 if name == "adam" else 0.01) if lr is None else lr
+    if not lr > 0:
+        raise ValueError(f"optimizer.learning_rate: must be > 0, got {lr}")
+    def get(key: str, default: float) -> float:
+        return default if cfg.get(key) is None else float(cfg[key])
+
+    if name == "adam":
+        return Adam(lr, get("beta_1", 0.9), get("beta_2", 0.999), get("epsilon", 1e-7))
+    if name == "momentum":
+        return Momentum(lr, get("momentum", 0.9), bool(cfg.get("nesterov", False)))
+    mom = get("momentum", 0.0)
+    if mom:
+        return Momentum(lr, mom, bool(cfg.get("nesterov", False)))
+    return SGD(lr)
