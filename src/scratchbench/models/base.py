@@ -23,6 +23,7 @@ class DataSpec:
     input_shape: tuple[int, ...]  # per sample, as in the feature file, e.g. (28, 28, 1) or (102,)
     n_classes: int
     class_names: tuple[str, ...]
+    image_shape: tuple[int, ...] | None = None  # (H, W, C) when flat features can be viewed as images
 
     @property
     def binary(self) -> bool:
@@ -84,4 +85,8 @@ class Implementation:
 
     def threads(self) -> dict[str, int]:
         """Thread counts this implementation runs with (recorded with the run)."""
+        return {}
+
+    def run_info(self) -> dict[str, Any]:
+        """Implementation-specific facts to record with the run (e.g. effective batch size, loss used)."""
         return {}

@@ -1,0 +1,95 @@
+"""Architecture and target helpers shared by every implementation.
+
+All implementations read the architecture through the engine's
+``scratchbench.scratch.architecture.normalize_layers`` (pure Python), so the same config gives
+the same layers and the same errors everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from scratchbench.models.base import DataSpec
+
+DENSE_ONLY_TYPES = ("dense",)
+NOT_DENSE = ("conv2d", "conv", "maxpool2d", "maxpool", "maxpooling2d", "dropout")
+
+
+def canonical_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...], n_outputs: int) -> list[dict]:
+    """Canonical layer dicts (type dense/conv2d/maxpool2d/flatten/dropout) with chaining checks."""
+    from scratchbench.scratch.architecture import normalize_layers
+
+    return normalize_layers(dict(model_cfg), tuple(int(d) for d in input_shape), int(n_outputs))
+
+
+def layer_units(layer: Mapping[str, Any]) -> int:
+    return int(layer.get("units", layer.get("output_dim")))
+
+
+def layer_bias(layer: Mapping[str, Any], model_cfg: Mapping[str, Any]) -> bool:
+    for key in ("use_bias", "bias"):
+        if key in layer:
+            return bool(layer[key])
+    return bool(model_cfg.get("bias", True))
+
+
+def dense_stack(impl: str, model_cfg: Mapping[str, Any], spec: DataSpec) -> tuple[list[int], list[str], bool]:
+    """For dense-only frameworks: ``(sizes incl. input, activations per layer, use_bias)``.
+
+    Raises ``ValueError`` naming the implementation and layer when the architecture has
+    conv/pool/dropout layers or mixes bias settings (checked before any training).
+    """
+    for i, layer in enumerate(model_cfg.get("layers") or []):
+        kind = str(layer.get("type", "dense")).lower() if isinstance(layer, Mapping) else "dense"
+        if kind in NOT_DENSE:
+            raise ValueError(
+                f"{impl}: model.layers[{i}] has type {kind!r}, but {impl} only takes dense layers on "
+                f"flat inputs; use numpy_cnn or keras_cnn for this architecture"
+            )
+    n_in = int(np.prod(spec.input_shape))
+    layers = canonical_layers(model_cfg, (n_in,), spec.n_classes)
+    sizes, acts, biases = [n_in], [], set()
+    for i, layer in enumerate(layers):
+        kind = layer.get("type", "dense")
+        if kind == "flatten":
+            continue
+        if kind not in DENSE_ONLY_TYPES:
+            raise ValueError(
+                f"{impl}: model.layers[{i}] has type {kind!r}, but {impl} only takes dense layers "
+                f"on flat inputs; use numpy_cnn or keras_cnn for this architecture"
+            )
+        sizes.append(layer_units(layer))
+        acts.append(str(layer.get("activation", "linear")))
+        biases.add(layer_bias(layer, model_cfg))
+    if len(biases) > 1:
+        raise ValueError(f"{impl}: every layer must have the same bias setting (model.bias), got mixed")
+    return sizes, acts, biases.pop() if biases else True
+
+
+def encode_targets(y: np.ndarray, n_out: int, model_cfg: Mapping[str, Any], dtype: Any = np.float64) -> np.ndarray:
+    """Integer labels -> target matrix: one-hot for ``n_out > 1``, a 0/1 column for one unit.
+
+    Uses ``model.target_on`` / ``model.target_off`` (R5: 0.99 / 0.01).
+    """
+    on = float(model_cfg.get("target_on", 1.0))
+    off = float(model_cfg.get("target_off", 0.0))
+    y = np.asarray(y).astype(np.int64).ravel()
+    if n_out == 1:
+        if y.size and (y.min() < 0 or y.max() > 1):
+            raise ValueError(f"a single output unit needs labels 0/1, got labels in [{y.min()}, {y.max()}]")
+        return np.where(y[:, None] == 1, on, off).astype(dtype)
+    if y.size and (y.min() < 0 or y.max() >= n_out):
+        raise ValueError(f"labels must be in [0, {n_out}), got [{y.min()}, {y.max()}]")
+    t = np.full((y.size, n_out), off, dtype=dtype)
+    t[np.arange(y.size), y] = on
+    return t
+
+
+def two_columns(p: np.ndarray) -> np.ndarray:
+    """(N, 1) probabilities of class 1 -> (N, 2) ``[1 - p, p]``; other shapes unchanged."""
+    p = np.asarray(p)
+    if p.ndim == 2 and p.shape[1] == 1:
+        return np.concatenate([1.0 - p, p], axis=1)
+    return p

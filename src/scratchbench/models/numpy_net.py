@@ -1,0 +1,98 @@
+"""The from-scratch engine behind the common interface: ``numpy_mlp`` (flat) and ``numpy_cnn`` (image)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from scratchbench.models.adapter import model_input_shape
+from scratchbench.models.arch import canonical_layers
+from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split
+
+_RECORD_KEYS = ("epoch", "loss", "train_accuracy", "val_accuracy", "epoch_seconds")
+
+
+def to_record(h: Mapping[str, Any]) -> EpochRecord:
+    """Engine history dict -> ``EpochRecord`` (unknown numeric keys go to ``extra``)."""
+    val = h.get("val_accuracy")
+    extra = {k: float(v) for k, v in h.items() if k not in _RECORD_KEYS and isinstance(v, (int, float, np.number))}
+    return EpochRecord(
+        epoch=int(h["epoch"]),
+        loss=float(h["loss"]),
+        train_accuracy=float(h["train_accuracy"]),
+        val_accuracy=None if val is None else float(val),
+        epoch_seconds=float(h["epoch_seconds"]),
+        extra=extra,
+    )
+
+
+class _NumpyBase(Implementation):
+    def build(self, cfg: Mapping[str, Any], spec: DataSpec) -> None:
+        from scratchbench.scratch.network import Network
+
+        self.cfg, self.spec = cfg, spec
+        model = dict(cfg["model"])
+        self.input_shape = model_input_shape(spec, self.input_kind)
+        self._check_layers(canonical_layers(model, self.input_shape, spec.n_classes))
+        self.net = Network.from_config(model, self.input_shape, spec.n_classes, int(cfg.get("seed", 0)))
+
+    def _check_layers(self, canonical: list[dict]) -> None:
+        pass
+
+    def fit(self, train: Split, val: Split | None = None, on_epoch: OnEpoch | None = None) -> list[EpochRecord]:
+        tcfg = dict(self.cfg.get("train") or {})
+        callback = None if on_epoch is None else (lambda h: on_epoch(to_record(h)))
+        history = self.net.fit(
+            train.x,
+            train.y,
+            epochs=int(tcfg.get("epochs", 1)),
+            batch_size=tcfg.get("batch_size"),
+            optimizer=dict(self.cfg.get("optimizer") or {}),
+            shuffle=bool(tcfg.get("shuffle", True)),
+            x_val=None if val is None else val.x,
+            y_val=None if val is None else val.y,
+            callback=callback,
+            early_stopping_patience=tcfg.get("early_stopping_patience"),
+        )
+        return [to_record(h) for h in history]
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.net.predict_proba(x))
+
+    def save(self, path: Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written = self.net.save(path)
+        return Path(written) if written is not None else path.with_suffix(".npz")
+
+    def n_params(self) -> int:
+        return int(self.net.n_params())
+
+    def threads(self) -> dict[str, int]:
+        from threadpoolctl import threadpool_info
+
+        return {f"blas_{i['internal_api']}": int(i["num_threads"]) for i in threadpool_info()}
+
+
+class NumpyMLP(_NumpyBase):
+    """Dense engine network on flat inputs."""
+
+    name = "numpy_mlp"
+    input_kind = "flat"
+
+    def _check_layers(self, canonical: list[dict]) -> None:
+        for i, layer in enumerate(canonical):
+            if layer.get("type", "dense") in ("conv2d", "maxpool2d"):
+                raise ValueError(
+                    f"numpy_mlp: model.layers[{i}] has type {layer['type']!r}; numpy_mlp takes flat "
+                    f"inputs — use numpy_cnn for conv architectures"
+                )
+
+
+class NumpyCNN(_NumpyBase):
+    """Engine network with conv layers on image inputs (NHWC)."""
+
+    name = "numpy_cnn"
+    input_kind = "image"

@@ -1,0 +1,226 @@
+"""PyBrain baseline (``pybrain``): ``buildNetwork`` + ``SupervisedDataSet`` + ``BackpropTrainer``.
+
+PyBrain always backpropagates the error ``target - output`` (squared error; with a
+``SoftmaxLayer`` output, whose backward pass is the identity, that is the cross-entropy
+gradient), and learns one sample at a time (``batch_size`` 1 or any mini-batch size: online
+learning, recorded as ``effective_batch_size: 1``) or full batch (``batch_size: null``:
+``batchlearning=True``). The per-epoch ``loss`` is what ``trainer.train()`` returns:
+mean over samples and outputs of ``0.5 * (t - y)**2``. SGD/momentum only.
+
+Also home of the R4 quick start: :func:`quickstart_xor`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from scratchbench.models.arch import dense_stack, encode_targets
+from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split
+from scratchbench.models.pybrain_compat import pybrain3  # noqa: F401  (installs the compat layer)
+
+from pybrain3.datasets import SupervisedDataSet  # noqa: E402
+from pybrain3.structure import LinearLayer, SigmoidLayer, SoftmaxLayer, TanhLayer  # noqa: E402
+from pybrain3.structure.modules.neuronlayer import NeuronLayer  # noqa: E402
+from pybrain3.supervised.trainers import BackpropTrainer  # noqa: E402
+from pybrain3.tools.shortcuts import buildNetwork  # noqa: E402
+
+
+class ReluLayer(NeuronLayer):
+    """ReLU neurons (PyBrain ships none): forward and backward side by side."""
+
+    def _forwardImplementation(self, inbuf, outbuf):  # noqa: ANN001
+        outbuf[:] = np.maximum(inbuf, 0.0)
+
+    def _backwardImplementation(self, outerr, inerr, outbuf, inbuf):  # noqa: ANN001
+        inerr[:] = outerr * (inbuf > 0)
+
+
+LAYER_CLASSES: dict[str, type] = {
+    "sigmoid": SigmoidLayer,
+    "tanh": TanhLayer,
+    "linear": LinearLayer,
+    "softmax": SoftmaxLayer,
+    "relu": ReluLayer,
+}
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)  # BackpropTrainer shuffles with random.shuffle
+    np.random.seed(seed)  # PyBrain initialises weights with (scipy.)random.randn
+
+
+def _dataset(x: np.ndarray, t: np.ndarray) -> SupervisedDataSet:
+    ds = SupervisedDataSet(x.shape[1], t.shape[1])
+    ds.setField("input", np.asarray(x, dtype=float))
+    ds.setField("target", np.asarray(t, dtype=float))
+    return ds
+
+
+class PyBrainNet(Implementation):
+    name = "pybrain"
+    input_kind = "flat"
+
+    def build(self, cfg: Mapping[str, Any], spec: DataSpec) -> None:
+        model = cfg["model"]
+        sizes, activations, use_bias = dense_stack(self.name, model, spec)
+        hidden, out = activations[:-1], activations[-1]
+        for i, act in enumerate(activations):
+            if act not in LAYER_CLASSES:
+                raise ValueError(
+                    f"pybrain: model.layers[{i}].activation={act!r} is not available in PyBrain; "
+                    f"valid: {sorted(LAYER_CLASSES)}"
+                )
+        if len(set(hidden)) > 1:
+            raise ValueError(
+                f"pybrain: buildNetwork takes one hidden activation for all hidden layers, got {hidden}"
+            )
+        opt = dict(cfg.get("optimizer") or {})
+        if opt.get("name", "sgd") not in ("sgd", "momentum"):
+            raise ValueError(f"pybrain: optimizer.name={opt.get('name')!r} unsupported; valid: ['momentum', 'sgd']")
+        self.cfg, self.spec, self.model_cfg = cfg, spec, model
+        self.seed = int(cfg.get("seed", 0))
+        self.sizes, self.activations, self.use_bias = sizes, activations, use_bias
+        _seed(self.seed)
+        self.net = buildNetwork(
+            *sizes,
+            bias=use_bias,
+            hiddenclass=LAYER_CLASSES[hidden[0]] if hidden else SigmoidLayer,
+            outclass=LAYER_CLASSES[out],
+        )
+        self.net.sortModules()
+        self.learning_rate = float(opt.get("learning_rate", 0.01))
+        self.momentum = float(opt.get("momentum") or 0.0)
+
+    def run_info(self) -> dict[str, Any]:
+        bs = (self.cfg.get("train") or {}).get("batch_size")
+        return {
+            "effective_batch_size": "full" if bs is None else 1,
+            "loss_used": "pybrain squared error 0.5*(t-y)^2 (softmax out: cross-entropy gradient)",
+        }
+
+    def fit(self, train: Split, val: Split | None = None, on_epoch: OnEpoch | None = None) -> list[EpochRecord]:
+        tcfg = dict(self.cfg.get("train") or {})
+        epochs = int(tcfg.get("epochs", 1))
+        patience = tcfg.get("early_stopping_patience")
+        t = encode_targets(train.y, self.sizes[-1], self.model_cfg)
+        trainer = BackpropTrainer(
+            self.net,
+            _dataset(train.x, t),
+            learningrate=self.learning_rate,
+            momentum=self.momentum,
+            batchlearning=tcfg.get("batch_size") is None,
+        )
+        _seed(self.seed + 1)
+        history: list[EpochRecord] = []
+        best, since_best = np.inf, 0
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            loss = float(trainer.train())
+            seconds = time.perf_counter() - start
+            if not np.isfinite(loss):
+                raise FloatingPointError(f"pybrain: loss is {loss} at epoch {epoch}")
+            rec = EpochRecord(
+                epoch=epoch,
+                loss=loss,
+                train_accuracy=float(np.mean(self.predict(train.x) == train.y)),
+                val_accuracy=None if val is None else float(np.mean(self.predict(val.x) == val.y)),
+                epoch_seconds=seconds,
+            )
+            history.append(rec)
+            if on_epoch is not None:
+                on_epoch(rec)
+            if patience:
+                if loss < best:
+                    best, since_best = loss, 0
+                else:
+                    since_best += 1
+                    if since_best >= int(patience):
+                        break
+        return history
+
+    def _outputs(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        return np.array([self.net.activate(row) for row in x]).reshape(len(x), -1)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        out = self._outputs(x)
+        if out.shape[1] == 1:
+            p = np.clip(out[:, 0], 0.0, 1.0)
+            return np.column_stack([1.0 - p, p])
+        if self.activations[-1] != "softmax":
+            out = np.clip(out, 1e-12, None)
+            out = out / out.sum(axis=1, keepdims=True)
+        return out
+
+    def save(self, path: Path) -> Path:
+        path = Path(path).with_suffix(".npz")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arch = {"sizes": self.sizes, "activations": self.activations, "bias": self.use_bias}
+        np.savez(path, params=np.asarray(self.net.params), architecture=json.dumps(arch))
+        return path
+
+    def n_params(self) -> int:
+        return int(len(self.net.params))
+
+    def threads(self) -> dict[str, int]:
+        return {"python": 1}
+
+
+XOR_INPUTS = ((0, 0), (0, 1), (1, 0), (1, 1))
+XOR_TARGETS = (0, 1, 1, 0)
+
+
+def quickstart_xor(
+    variant: str = "sigmoid",
+    *,
+    until_convergence: bool = True,
+    epochs: int = 1000,
+    learning_rate: float = 0.01,
+    momentum: float = 0.0,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """R4, PyBrain's quick start on XOR, as documented.
+
+    ``variant``: ``sigmoid`` (``buildNetwork(2, 3, 1, bias=True)``, sigmoid hidden, linear
+    out), ``tanh`` (``hiddenclass=TanhLayer``) or ``softmax`` (``buildNetwork(2, 3, 2,
+    hiddenclass=TanhLayer, outclass=SoftmaxLayer)``, one-hot targets). With
+    ``until_convergence`` it calls ``trainer.trainUntilConvergence(maxEpochs=epochs)``
+    (25% of the 4 rows held out, as PyBrain does), else ``trainer.train()`` ``epochs`` times.
+    Returns per-epoch ``train_errors`` (and ``val_errors``), ``outputs`` for the 4 inputs and
+    ``final_error`` (``trainer.testOnData`` on all 4 rows).
+    """
+    variants = {
+        "sigmoid": dict(layers=(2, 3, 1), opts={}),
+        "tanh": dict(layers=(2, 3, 1), opts={"hiddenclass": TanhLayer}),
+        "softmax": dict(layers=(2, 3, 2), opts={"hiddenclass": TanhLayer, "outclass": SoftmaxLayer}),
+    }
+    if variant not in variants:
+        raise ValueError(f"quickstart_xor: variant={variant!r}; valid: {sorted(variants)}")
+    v = variants[variant]
+    _seed(seed)
+    net = buildNetwork(*v["layers"], bias=True, **v["opts"])
+    n_out = v["layers"][-1]
+    ds = SupervisedDataSet(2, n_out)
+    for inp, target in zip(XOR_INPUTS, XOR_TARGETS):
+        ds.addSample(inp, (target,) if n_out == 1 else tuple(np.eye(2)[target]))
+    trainer = BackpropTrainer(net, ds, learningrate=learning_rate, momentum=momentum)
+    if until_convergence:
+        train_errors, val_errors = trainer.trainUntilConvergence(maxEpochs=epochs)
+    else:
+        train_errors, val_errors = [trainer.train() for _ in range(epochs)], []
+    outputs = np.array([net.activate(inp) for inp in XOR_INPUTS])
+    return {
+        "variant": variant,
+        "train_errors": [float(e) for e in train_errors],
+        "val_errors": [float(e) for e in val_errors],
+        "outputs": outputs,
+        "predictions": outputs.argmax(axis=1) if n_out > 1 else (outputs[:, 0] > 0.5).astype(int),
+        "final_error": float(trainer.testOnData(ds)),
+        "n_params": int(len(net.params)),
+    }
