@@ -1,0 +1,1 @@
+"""Run logic behind ``scratchbench.train``: caps, probes, curves and the R8 activations task."""

@@ -1,0 +1,43 @@
+"""Effective epochs and sample caps of a run (preset x profile x implementation), all recorded."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+
+def _min_cap(*caps: int | None) -> int | None:
+    vals = [int(c) for c in caps if c is not None]
+    return min(vals) if vals else None
+
+
+def apply_caps(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return (config with effective ``train.epochs``/``max_train_samples``/``max_test_samples``, record).
+
+    Full-batch runs (``batch_size: null``) are capped by ``profile.max_iterations``, others by
+    ``profile.max_epochs``. A per-implementation cap (``model.sample_caps[<dataset>]``, e.g.
+    pybrain on MNIST) also applies. ``record`` says what was applied and why.
+    """
+    out = copy.deepcopy(cfg)
+    train, profile, model = out["train"], out["profile"], out["model"]
+    dataset = out["dataset"]["name"]
+    full_batch = train["batch_size"] is None
+    epoch_cap = profile.get("max_iterations") if full_batch else profile.get("max_epochs")
+    epochs = _min_cap(train["epochs"], epoch_cap)
+    impl_cap = (model.get("sample_caps") or {}).get(dataset)
+    sample_cap = _min_cap(train.get("max_train_samples"), profile.get("max_train_samples"), impl_cap)
+    sources = [name for name, c in (("train", train.get("max_train_samples")), ("profile", profile.get("max_train_samples")),
+                                    (f"model.sample_caps.{dataset}", impl_cap)) if c is not None and int(c) == sample_cap]
+    test_cap = _min_cap(train.get("max_test_samples"), profile.get("max_test_samples"))
+    record = {
+        "train.epochs_requested": train["epochs"],
+        "train.epochs_effective": epochs,
+        "train.epochs_capped": epochs != train["epochs"],
+        "train.max_train_samples_effective": sample_cap,
+        "train.max_test_samples_effective": test_cap,
+        "sample_cap_source": ",".join(sources) if sources else "none",
+    }
+    train["epochs"] = epochs
+    train["max_train_samples"] = sample_cap
+    train["max_test_samples"] = test_cap
+    return out, record

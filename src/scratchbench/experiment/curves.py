@@ -1,0 +1,65 @@
+"""Learning-curve files: CSV (DVC plots), JSON metrics (DVC metrics) and a PNG (MLflow artifact)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from scratchbench.models.base import EpochRecord
+
+CURVE_COLUMNS = ("epoch", "loss", "train_accuracy", "val_accuracy", "epoch_seconds")
+
+
+def _num(v: float | None) -> float | None:
+    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v)
+
+
+def write_curve_csv(history: Sequence[EpochRecord], path: Path, max_rows: int = 2000) -> Path:
+    """One row per epoch (thinned to ``max_rows``; last epoch kept)."""
+    stride = max(1, math.ceil(len(history) / max_rows))
+    rows = [r for i, r in enumerate(history) if i % stride == 0 or i == len(history) - 1]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(CURVE_COLUMNS)
+        for r in rows:
+            w.writerow([r.epoch, r.loss, r.train_accuracy, "" if r.val_accuracy is None else r.val_accuracy, r.epoch_seconds])
+    return path
+
+
+def write_metrics_json(metrics: Mapping[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean = {k: (_num(v) if isinstance(v, float) else v) for k, v in metrics.items()}
+    path.write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def plot_curve(history: Sequence[EpochRecord], path: Path, title: str) -> Path:
+    """Loss and accuracies against epoch, two panels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ep = [r.epoch for r in history]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    a1.plot(ep, [r.loss for r in history], color="tab:red")
+    a1.set_xlabel("epoch")
+    a1.set_ylabel("loss")
+    a1.set_title("training loss")
+    a2.plot(ep, [r.train_accuracy for r in history], label="train")
+    if any(r.val_accuracy is not None for r in history):
+        a2.plot(ep, [float("nan") if r.val_accuracy is None else r.val_accuracy for r in history], label="validation")
+    a2.set_xlabel("epoch")
+    a2.set_ylabel("accuracy")
+    a2.set_ylim(0, 1.02)
+    a2.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

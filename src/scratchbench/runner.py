@@ -1,0 +1,251 @@
+"""Run one configured experiment end to end and record it in MLflow.
+
+``run(cfg)``: validate -> seed -> open the MLflow run (params, tags) -> load features -> adapt
+-> build/fit/measure the implementation -> probes -> final metrics and artifacts. An exception
+or non-finite loss ends the run FAILED (error as tag + ``error.txt``); SIGINT/SIGTERM end it
+KILLED. Optional ``out_dir`` receives ``metrics.json`` and ``learning_curve.csv`` (DVC).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import random
+import signal
+import tempfile
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import yaml
+
+from scratchbench.config import validate
+from scratchbench.experiment import activations as act
+from scratchbench.experiment.caps import apply_caps
+from scratchbench.experiment.curves import plot_curve, write_curve_csv, write_metrics_json
+from scratchbench.experiment.probes import run_probes
+from scratchbench.tracking import names
+from scratchbench.tracking.provenance import git_commit, lockfile_sha256
+from scratchbench.tracking.run import TrackedRun, flatten
+from scratchbench.tracking.store import experiment_name, init_store, resolve_uri
+
+
+class NonFiniteLoss(FloatingPointError):
+    """Training produced a NaN/inf loss: the run is recorded FAILED."""
+
+
+class RunKilled(KeyboardInterrupt):
+    """SIGTERM received during a run: the run is recorded KILLED."""
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    status: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python and NumPy's global generators (implementations seed their own from ``cfg.seed``)."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+
+
+def run_name(cfg: Mapping[str, Any], job: str | None = None) -> str:
+    base = f"{cfg['experiment']['name']}-{cfg['model']['name']}-seed{cfg['seed']}"
+    return f"{base}-job{job}" if job is not None else base
+
+
+def _tags(cfg: Mapping[str, Any]) -> dict[str, str]:
+    exp, pub = cfg["experiment"], cfg["experiment"]["published"]
+    return {
+        "implementation": cfg["model"]["name"],
+        "dataset": cfg["dataset"]["name"],
+        "experiment": exp["name"],
+        "reference": exp.get("reference") or "",
+        "task": exp["task"],
+        "seed": str(cfg["seed"]),
+        "profile": cfg["profile"]["name"],
+        "git_commit": git_commit(),
+        "lockfile_sha256": lockfile_sha256(),
+        "published_metric": pub.get("metric") or "",
+        "published_value": "" if pub.get("value") is None else str(pub["value"]),
+        "published_text": pub.get("text") or "",
+        "note": exp.get("note") or "",
+    }
+
+
+class _SigtermToKill:
+    """Turn SIGTERM into :class:`RunKilled` for the duration of a run (main thread only)."""
+
+    def __enter__(self) -> "_SigtermToKill":
+        self.prev = None
+        try:
+            self.prev = signal.signal(signal.SIGTERM, self._handler)
+        except ValueError:  # not in the main thread
+            pass
+        return self
+
+    @staticmethod
+    def _handler(signum: int, frame: Any) -> None:
+        raise RunKilled(f"signal {signum}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.prev is not None:
+            signal.signal(signal.SIGTERM, self.prev)
+
+
+def _train(cfg: dict[str, Any], run: TrackedRun, workdir: Path, out_dir: Path | None) -> dict[str, float]:
+    from scratchbench.data.features import features_sha256, load_features
+    from scratchbench.models import adapter
+    from scratchbench.models.base import Split
+    from scratchbench.models.measure import measure
+    from scratchbench.models.registry import get_implementation, input_kind
+
+    cfg, caps = apply_caps(cfg)
+    dataset, impl_name = cfg["dataset"]["name"], cfg["model"]["name"]
+    kind = input_kind(impl_name)
+    fs = load_features(dataset)
+    run.set_tags({"features_sha256": fs.features_sha256 or features_sha256(dataset)})
+
+    val_n = cfg["train"].get("val_samples")
+    held_out = None
+    if val_n:
+        if val_n >= len(fs.y_train):
+            raise ValueError(f"train.val_samples={val_n} leaves no training data ({len(fs.y_train)} samples)")
+        held_out = (fs.x_train[-val_n:], fs.y_train[-val_n:])
+        fs = dataclasses.replace(fs, x_train=fs.x_train[:-val_n], y_train=fs.y_train[:-val_n])
+    prep = adapter.prepare(fs, kind, cfg)
+    scaling, dtype = cfg["model"]["input_scaling"], cfg["model"]["dtype"]
+    test = prep.test
+    test_cap = cfg["train"]["max_test_samples"]
+    if test_cap is not None and test_cap < len(test.y):
+        idx = np.sort(np.random.default_rng([cfg["seed"], 3]).permutation(len(test.y))[:test_cap])
+        test = Split(test.x[idx], test.y[idx])
+    if held_out is not None:
+        val = Split(adapter.adapt_x(held_out[0], prep.spec, kind, scaling, dtype), np.asarray(held_out[1], np.int64))
+        val_source = f"last {val_n} training samples"
+    else:
+        val = test
+        val_source = "test split"
+    run.log_params({**{k: v for k, v in caps.items()}, **{f"data.{k}": v for k, v in prep.info.items()},
+                    "data.test_samples_effective": len(test.y), "data.val_source": val_source,
+                    "data.val_samples": len(val.y)})
+    run.set_expected_steps(int(cfg["train"]["epochs"]))
+
+    def on_epoch(rec: Any) -> None:
+        if not math.isfinite(float(rec.loss)):
+            raise NonFiniteLoss(f"non-finite loss {rec.loss} at epoch {rec.epoch}")
+        run.log_epoch(rec.epoch, {"loss": rec.loss, "train_accuracy": rec.train_accuracy,
+                                  "val_accuracy": rec.val_accuracy, "epoch_seconds": rec.epoch_seconds,
+                                  **(rec.extra or {})})
+
+    impl = get_implementation(impl_name)
+    impl.build(cfg, prep.spec)
+    res = measure(impl, prep.train, test, val, on_epoch)
+    run.finish_curve()
+    if res.history and not math.isfinite(float(res.history[-1].loss)):
+        raise NonFiniteLoss(f"non-finite final loss {res.history[-1].loss}")
+
+    threads = dict(res.threads)
+    run.set_tags({"threads": json.dumps(threads, sort_keys=True), **{f"threads.{k}": v for k, v in threads.items()}})
+    if res.run_info:
+        run.log_params({f"impl.{k}": v for k, v in flatten(res.run_info).items()})
+    metrics = res.metrics()
+    metrics["test_samples"] = float(res.test_samples)
+    metrics["epochs_run"] = float(len(res.history))
+    if res.history:
+        metrics["final_loss"] = float(res.history[-1].loss)
+        metrics["final_train_accuracy"] = float(res.history[-1].train_accuracy)
+    adapt = lambda x: adapter.adapt_x(x, prep.spec, kind, scaling, dtype)  # noqa: E731
+    metrics.update(run_probes(cfg["experiment"]["probes"], impl, res.history, prep.train, adapt))
+    run.log_metrics(metrics)
+
+    saved = impl.save(workdir / "model")
+    run.log_artifact(Path(saved), names.ARTIFACT_MODEL_DIR)
+    title = f"{cfg['experiment']['name']} / {impl_name} / {dataset}"
+    run.log_artifact(plot_curve(res.history, workdir / names.ARTIFACT_CURVE_PNG, title))
+    curve_csv = write_curve_csv(res.history, (out_dir or workdir) / names.ARTIFACT_CURVE_CSV)
+    run.log_artifact(curve_csv)
+    return metrics
+
+
+def _activations(cfg: dict[str, Any], run: TrackedRun, workdir: Path) -> dict[str, float]:
+    e = cfg["experiment"]
+    z = np.linspace(e["z_min"], e["z_max"], int(e["n_points"]))
+    errs = act.derivative_errors(list(e["activations"]), z, e["leaky_alpha"])
+    run.log_artifact(act.plot(list(e["activations"]), z, workdir / names.ARTIFACT_ACTIVATIONS, e["leaky_alpha"]))
+    metrics = {f"derivative_error_{k}": v for k, v in errs.items()}
+    metrics["max_derivative_error"] = max(errs.values())
+    run.log_metrics(metrics)
+    return metrics
+
+
+def run(cfg: Any, *, parent_run_id: str | None = None, job: str | None = None,
+        out_dir: str | os.PathLike[str] | None = None, raise_on_failure: bool = True) -> RunResult:
+    """Validate and execute one run; returns its MLflow id, status and final metrics.
+
+    With ``raise_on_failure=False`` (sweeps) a failed run is recorded and returned instead of
+    raised; a KILLED run always re-raises so the sweep stops.
+    """
+    cfg = validate(cfg)
+    seed_everything(int(cfg["seed"]))
+    tr = cfg["tracking"]
+    client = init_store(resolve_uri(tr["uri"]), tr["connect_timeout"])
+    tags = _tags(cfg)
+    if parent_run_id:
+        tags[names.TAG_SWEEP] = "child"
+    run = TrackedRun(client, experiment_name(tr["experiment_prefix"], cfg["dataset"]["name"]), run_name(cfg, job),
+                     tags=tags, parent_run_id=parent_run_id, max_points=tr["max_curve_points"])
+    out = Path(out_dir) if out_dir is not None else None
+    status, error, metrics = "FINISHED", None, {}
+    with tempfile.TemporaryDirectory(prefix="scratchbench-run-") as tmp, _SigtermToKill():
+        workdir = Path(tmp)
+        try:
+            run.log_params(flatten(cfg))
+            cfg_file = workdir / names.ARTIFACT_CONFIG
+            cfg_file.write_text(yaml.safe_dump(cfg, sort_keys=False))
+            run.log_artifact(cfg_file)
+            if cfg["experiment"]["task"] == "activations":
+                metrics = _activations(cfg, run, workdir)
+            else:
+                metrics = _train(cfg, run, workdir, out)
+        except KeyboardInterrupt as exc:
+            status, error = "KILLED", f"{type(exc).__name__}: {exc}"
+            _record_error(run, workdir, status, exc)
+            run.end(status)
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised or returned
+            status, error = "FAILED", f"{type(exc).__name__}: {exc}"
+            _record_error(run, workdir, status, exc)
+            run.end(status)
+            if raise_on_failure:
+                raise
+        else:
+            run.end(status)
+    if out is not None:
+        write_metrics_json({**metrics, "status": status, "run_id": run.run_id}, out / "metrics.json")
+    return RunResult(run.run_id, status, metrics, error)
+
+
+def _record_error(run: TrackedRun, workdir: Path, status: str, exc: BaseException) -> None:
+    """Tags ``error``/``error_type``/``failure_reason`` and the traceback as ``error.txt`` (best effort)."""
+    reason = "nan_loss" if isinstance(exc, NonFiniteLoss) else ("killed" if status == "KILLED" else "exception")
+    try:
+        run.finish_curve()
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        run.set_tags({"error": f"{type(exc).__name__}: {exc}"[:4000], "error_type": type(exc).__name__,
+                      "failure_reason": reason})
+        err = workdir / names.ARTIFACT_ERROR
+        err.write_text("".join(traceback.format_exception(exc)))
+        run.log_artifact(err)
+    except Exception:  # noqa: BLE001 - never mask the original failure
+        pass

@@ -1,0 +1,37 @@
+"""Provenance tags: git commit of the checkout and hash of the dependency lockfile."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+from scratchbench import paths
+
+
+def _code_root() -> Path:
+    """The checkout holding this code (the commit that ran), else the project root."""
+    here = Path(__file__).resolve().parents[3]
+    return here if (here / "pyproject.toml").is_file() else paths.project_root()
+
+
+def git_commit(root: Path | None = None) -> str:
+    """``HEAD`` commit of the project checkout, ``+dirty`` when tracked files changed; ``unknown`` outside git."""
+    root = root or _code_root()
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10)
+        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def lockfile_sha256(root: Path | None = None) -> str:
+    """sha256 of ``uv.lock`` (``missing`` when there is none)."""
+    lock = (root or _code_root()) / "uv.lock"
+    if not lock.is_file():
+        return "missing"
+    return hashlib.sha256(lock.read_bytes()).hexdigest()

@@ -1,0 +1,116 @@
+"""Where runs go: resolve the tracking URI, check it is reachable, create the store and experiments.
+
+Default: ``sqlite:///<project_root>/mlflow.db`` with artifacts in ``<project_root>/mlartifacts``
+(absolute, so Hydra's working-directory change cannot scatter them). ``tracking.uri`` or
+``MLFLOW_TRACKING_URI`` selects another store (e.g. an ``http://`` tracking server).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from scratchbench import paths
+
+DB_FILE = "mlflow.db"
+ARTIFACT_DIR = "mlartifacts"
+T = TypeVar("T")
+
+
+class TrackingError(RuntimeError):
+    """The tracking store cannot be used (unreachable server, bad URI)."""
+
+
+def default_uri() -> str:
+    return f"sqlite:///{paths.project_root() / DB_FILE}"
+
+
+def resolve_uri(uri: str | None = None) -> str:
+    """``uri`` if given, else ``$MLFLOW_TRACKING_URI``, else the project's SQLite store."""
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or default_uri()
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        rel = uri[len("sqlite:///"):]
+        if not os.path.isabs(rel):
+            uri = f"sqlite:///{(paths.project_root() / rel).resolve()}"
+    return uri
+
+
+def sqlite_path(uri: str) -> Path | None:
+    return Path(uri[len("sqlite:///"):]) if uri.startswith("sqlite:///") else None
+
+
+def artifact_root(uri: str) -> Path | None:
+    """Artifacts beside a SQLite store; ``None`` lets a server choose."""
+    db = sqlite_path(uri)
+    return db.parent / ARTIFACT_DIR if db is not None else None
+
+
+def check_reachable(uri: str, timeout: float = 5.0) -> None:
+    """For ``http(s)://`` URIs, GET ``/health``; raise :class:`TrackingError` naming the URI if it fails."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    url = uri.rstrip("/") + "/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            if resp.status != 200:
+                raise TrackingError(f"MLflow tracking server {uri} answered HTTP {resp.status} on /health")
+    except (urllib.error.URLError, OSError) as exc:
+        raise TrackingError(
+            f"MLflow tracking server {uri} is unreachable ({exc}). Start it, e.g. `mlflow server --host "
+            f"127.0.0.1 --port 5000`, or use the local store (tracking=sqlite, unset MLFLOW_TRACKING_URI)."
+        ) from exc
+
+
+def retry(fn: Callable[[], T], attempts: int = 12, delay: float = 0.1) -> T:
+    """Call ``fn`` again when SQLite says the database is locked (concurrent sweep workers)."""
+    for i in range(attempts):
+        try:
+            return fn()
+        except Exception as exc:  # MlflowException wraps sqlalchemy OperationalError
+            if "locked" not in str(exc).lower() or i == attempts - 1:
+                raise
+            time.sleep(delay * (i + 1))
+    raise AssertionError("unreachable")
+
+
+def init_store(uri: str | None = None, timeout: float = 5.0) -> Any:
+    """Resolve, check and initialise the store (creates SQLite tables once); return an ``MlflowClient``.
+
+    Call it in the launcher's parent process before sweep workers start, so two workers never
+    create a fresh SQLite schema at the same time.
+    """
+    from mlflow.tracking import MlflowClient
+
+    uri = resolve_uri(uri)
+    check_reachable(uri, timeout)
+    db = sqlite_path(uri)
+    if db is not None:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    client = MlflowClient(tracking_uri=uri)
+    retry(lambda: client.search_experiments(max_results=1))
+    return client
+
+
+def experiment_name(prefix: str, dataset: str) -> str:
+    """Runs are grouped per dataset: ``<prefix>-<dataset>`` (e.g. ``scratchbench-mnist``)."""
+    return f"{prefix}-{dataset}" if prefix else dataset
+
+
+def get_or_create_experiment(client: Any, name: str) -> str:
+    """Experiment id of ``name``, creating it (race-safe) with artifacts beside a SQLite store."""
+    exp = retry(lambda: client.get_experiment_by_name(name))
+    if exp is not None:
+        return exp.experiment_id
+    root = artifact_root(client.tracking_uri)
+    location = (root / name).as_uri() if root is not None else None
+    try:
+        return retry(lambda: client.create_experiment(name, artifact_location=location))
+    except Exception:
+        exp = client.get_experiment_by_name(name)  # another worker created it first
+        if exp is None:
+            raise
+        return exp.experiment_id
