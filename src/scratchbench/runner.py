@@ -188,7 +188,8 @@ def _activations(cfg: dict[str, Any], run: TrackedRun, workdir: Path) -> dict[st
 
 
 def run(cfg: Any, *, parent_run_id: str | None = None, job: str | None = None,
-        out_dir: str | os.PathLike[str] | None = None, raise_on_failure: bool = True) -> RunResult:
+        out_dir: str | os.PathLike[str] | None = None, raise_on_failure: bool = True,
+        extra_tags: Mapping[str, str] | None = None) -> RunResult:
     """Validate and execute one run; returns its MLflow id, status and final metrics.
 
     With ``raise_on_failure=False`` (sweeps) a failed run is recorded and returned instead of
@@ -198,7 +199,7 @@ def run(cfg: Any, *, parent_run_id: str | None = None, job: str | None = None,
     seed_everything(int(cfg["seed"]))
     tr = cfg["tracking"]
     client = init_store(resolve_uri(tr["uri"]), tr["connect_timeout"])
-    tags = _tags(cfg)
+    tags = {**_tags(cfg), **(extra_tags or {})}
     if parent_run_id:
         tags[names.TAG_SWEEP] = "child"
     run = TrackedRun(client, experiment_name(tr["experiment_prefix"], cfg["dataset"]["name"]), run_name(cfg, job),
@@ -230,7 +231,9 @@ def run(cfg: Any, *, parent_run_id: str | None = None, job: str | None = None,
         else:
             run.end(status)
     if out is not None:
-        write_metrics_json({**metrics, "status": status, "run_id": run.run_id}, out / "metrics.json")
+        if cfg["experiment"]["task"] != "train":
+            write_curve_csv([], out / names.ARTIFACT_CURVE_CSV)  # no training: header only
+        write_metrics_json({**metrics, "finished": float(status == "FINISHED")}, out / "metrics.json")
     return RunResult(run.run_id, status, metrics, error)
 
 
