@@ -1,0 +1,397 @@
+"""Image layers for the from-scratch engine: Conv2D, MaxPool2D, Flatten, Dropout (NHWC).
+
+Convolution is im2col + one BLAS matmul. ``sliding_window_view`` gives every kh x kw
+window as a zero-copy view; it is copied once into a reused buffer laid out like the
+kernel (kh, kw, cin) so ``cols @ W.reshape(-1, cout)`` is the whole layer. The backward
+pass reuses those columns for dW and scatters dCols back with one strided add per kernel
+offset (col2im): kh*kw Python iterations, never one per pixel or sample.
+
+Shapes and padding follow Keras (``W`` is HWIO, ``same`` pads ``total//2`` before and the
+rest after, so stride 2 pads asymmetrically). Conv2D is linear: the engine appends the
+activation as its own layer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Any, Mapping
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
+
+from scratchbench.scratch.layer import Layer
+
+__all__ = ["Conv2D", "MaxPool2D", "Flatten", "Dropout", "PROFILE", "conv_output_size", "same_padding"]
+
+# Seconds spent per phase, summed over calls while ``PROFILE.enabled`` (the benchmark reads it).
+
+
+class _Profile:
+    def __init__(self) -> None:
+        self.enabled = False
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def reset(self) -> None:
+        self.seconds.clear()
+
+    def add(self, key: str, t0: float) -> float:
+        t1 = time.perf_counter()
+        if self.enabled:
+            self.seconds[key] += t1 - t0
+        return t1
+
+
+PROFILE = _Profile()
+
+
+def _pair(v: int | tuple[int, int] | list[int], name: str) -> tuple[int, int]:
+    if isinstance(v, (int, np.integer)):
+        v = (int(v), int(v))
+    v = tuple(int(a) for a in v)
+    if len(v) != 2 or min(v) < 1:
+        raise ValueError(f"{name} must be a positive int or a pair of them, got {v!r}")
+    return v  # type: ignore[return-value]
+
+
+def same_padding(size: int, k: int, s: int) -> tuple[int, int]:
+    """Keras/TF ``same`` padding (before, after) along one axis."""
+    out = -(-size // s)
+    total = max((out - 1) * s + k - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv_output_size(size: int, k: int, s: int, padding: str) -> int:
+    if padding == "same":
+        return -(-size // s)
+    return (size - k) // s + 1
+
+
+def _initialize(spec: Mapping[str, Any] | str | None, default: str, shape: tuple[int, ...], fan_in: int,
+                fan_out: int, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
+    """Use the engine's initializer table; a spec of None means ``default``."""
+    try:
+        from scratchbench.scratch.initializers import initialize
+    except ImportError:  # engine not there yet: the two defaults only
+        initialize = _fallback_initialize
+    if spec is None:
+        spec = {"name": default}
+    elif isinstance(spec, str):
+        spec = {"name": spec}
+    return np.asarray(initialize(dict(spec), shape, fan_in, fan_out, rng, dtype), dtype=dtype)
+
+
+def _fallback_initialize(spec, shape, fan_in, fan_out, rng, dtype):
+    name = spec.get("name")
+    if name == "zeros":
+        return np.zeros(shape, dtype=dtype)
+    if name == "glorot_uniform":
+        lim = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-lim, lim, size=shape).astype(dtype)
+    raise ValueError(f"unknown init {name!r}")
+
+
+def _tdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a.T @ b`` for tall a, b (a reduction over the batch rows): OpenBLAS is very slow
+    when the result has few rows and many columns, so compute the transpose then."""
+    if a.shape[1] >= b.shape[1]:
+        return a.T @ b
+    return (b.T @ a).T
+
+
+class _Buffers:
+    """Scratch arrays reused across batches of the same shape (and kept apart for train/eval)."""
+
+    def __init__(self) -> None:
+        self._store: dict[tuple, np.ndarray] = {}
+
+    def get(self, tag: str, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False) -> np.ndarray:
+        """A buffer for ``tag``; ``zero`` zeroes it when first made (callers rely on untouched parts staying 0)."""
+        key = (tag, shape, np.dtype(dtype).str)
+        buf = self._store.get(key)
+        if buf is None:
+            # keep at most a couple of shapes per tag (full batch + last partial batch)
+            stale = [k for k in self._store if k[0] == tag]
+            if len(stale) >= 2:
+                del self._store[stale[0]]
+            buf = self._store[key] = np.zeros(shape, dtype=dtype) if zero else np.empty(shape, dtype=dtype)
+        return buf
+
+
+class Conv2D(Layer):
+    """2-D convolution (cross-correlation, like Keras), linear output, NHWC."""
+
+    def __init__(self, filters: int, kernel_size: int | tuple[int, int] = 3, strides: int | tuple[int, int] = 1,
+                 padding: str = "valid", use_bias: bool = True, init: Mapping[str, Any] | str | None = None,
+                 bias_init: Mapping[str, Any] | str | None = None) -> None:
+        super().__init__()
+        if int(filters) < 1:
+            raise ValueError(f"conv2d filters must be >= 1, got {filters!r}")
+        padding = str(padding).lower()
+        if padding not in ("valid", "same"):
+            raise ValueError(f"conv2d padding must be 'valid' or 'same', got {padding!r}")
+        self.filters = int(filters)
+        self.kernel_size = _pair(kernel_size, "conv2d kernel_size")
+        self.strides = _pair(strides, "conv2d strides")
+        self.padding = padding
+        self.use_bias = bool(use_bias)
+        self.init, self.bias_init = init, bias_init
+        self.needs_input_grad = True  # the network sets False on its first layer: skip dL/dInput
+        self.shift_min_channels = 8  # below this the shift GEMM is too thin: use im2col
+        self._buf = _Buffers()
+
+    def build(self, input_shape, rng, dtype):
+        if len(input_shape) != 3:
+            raise ValueError(f"conv2d expects per-sample input (H, W, C), got shape {tuple(input_shape)}")
+        h, w, c = (int(a) for a in input_shape)
+        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        if self.padding == "same":
+            self.pads = (same_padding(h, kh, sh), same_padding(w, kw, sw))
+        else:
+            self.pads = ((0, 0), (0, 0))
+        ho, wo = conv_output_size(h, kh, sh, self.padding), conv_output_size(w, kw, sw, self.padding)
+        if ho < 1 or wo < 1:
+            raise ValueError(f"conv2d kernel {self.kernel_size} does not fit input {h}x{w} with padding {self.padding!r}")
+        self.in_shape, self.out_shape = (h, w, c), (ho, wo, self.filters)
+        self.dtype = np.dtype(dtype)
+        self.params = {"W": _initialize(self.init, "glorot_uniform", (kh, kw, c, self.filters),
+                                        kh * kw * c, kh * kw * self.filters, rng, self.dtype)}
+        if self.use_bias:
+            self.params["b"] = _initialize(self.bias_init, "zeros", (self.filters,), kh * kw * c,
+                                           kh * kw * self.filters, rng, self.dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        shift = self.strides == (1, 1) and c >= self.shift_min_channels
+        self.algorithm = "shift" if shift else "im2col"
+        return self.out_shape
+
+    # -- helpers --------------------------------------------------------------------------
+    def _pad(self, x: np.ndarray, tag: str) -> np.ndarray:
+        (pt, pb), (pl, pr) = self.pads
+        if pt == pb == pl == pr == 0:
+            return x
+        n, h, w, c = x.shape
+        xp = self._buf.get(tag + "pad", (n, h + pt + pb, w + pl + pr, c), x.dtype, zero=True)
+        xp[:, pt:pt + h, pl:pl + w, :] = x
+        return xp
+
+    def _windows(self, xp: np.ndarray) -> np.ndarray:
+        """View (N, Ho, Wo, kh, kw, C) of every receptive field (no copy)."""
+        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        ho, wo, _ = self.out_shape
+        v = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw]
+        return v.transpose(0, 1, 2, 4, 5, 3)
+
+    # -- forward / backward ---------------------------------------------------------------
+    # Two exact algorithms: "shift" for stride 1 with enough input channels (the costly
+    # layers), plain im2col otherwise. ``self.algorithm`` says which one build picked.
+    #
+    # shift: flatten the padded input to X (P = N*Hp*Wp rows, C). A kernel offset (i, j)
+    # is then a shift of off = i*Wp + j rows, so output row p = sum_o X[p + off_o] @ W_o on
+    # the full Hp x Wp grid (the rows outside Ho x Wo are discarded). No im2col copy: one
+    # GEMM X @ [W_0 .. W_K] and K shifted adds; backward builds the K shifted copies of the
+    # (zero-extended) output gradient once and gets dW and dX from one GEMM each.
+
+    def forward(self, x, training=False):
+        x = np.asarray(x)
+        if x.shape[1:] != self.in_shape:
+            raise ValueError(f"conv2d expected input (N, {', '.join(map(str, self.in_shape))}), got {x.shape}")
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)
+        fwd = self._forward_shift if self.algorithm == "shift" else self._forward_im2col
+        return fwd(x, training)
+
+    def backward(self, grad_out):
+        g = np.ascontiguousarray(grad_out, dtype=self.dtype)
+        if self.use_bias:
+            np.sum(g.reshape(-1, self.filters), axis=0, out=self.grads["b"])
+        bwd = self._backward_shift if self.algorithm == "shift" else self._backward_im2col
+        return bwd(g)
+
+    def _offsets(self, wp: int) -> list[int]:
+        kh, kw = self.kernel_size
+        return [i * wp + j for i in range(kh) for j in range(kw)]
+
+    def _forward_shift(self, x, training):
+        t = time.perf_counter()
+        n = x.shape[0]
+        (kh, kw), c = self.kernel_size, self.in_shape[2]
+        ho, wo, f = self.out_shape
+        xp = self._pad(x, "train" if training else "eval")
+        hp, wp = xp.shape[1:3]
+        p = n * hp * wp
+        X = np.ascontiguousarray(xp).reshape(p, c)
+        t = PROFILE.add("conv.pad", t)
+        wcat = self.params["W"].transpose(2, 0, 1, 3).reshape(c, kh * kw * f)  # [W_0 | W_1 | ...]
+        Y = self._buf.get("Y", (p, kh * kw * f), x.dtype)
+        np.matmul(X, wcat, out=Y)
+        t = PROFILE.add("conv.gemm", t)
+        offs = self._offsets(wp)
+        rows = p - offs[-1]
+        O = self._buf.get("O", (p, f), x.dtype)
+        O[:rows] = Y[:rows, :f]
+        for k, off in enumerate(offs[1:], start=1):
+            O[:rows] += Y[off : off + rows, k * f : (k + 1) * f]
+        out = O.reshape(n, hp, wp, f)[:, :ho, :wo, :]
+        out = out + self.params["b"] if self.use_bias else out.copy()
+        PROFILE.add("conv.shift_add", t)
+        if training:
+            self._X, self._n, self._hpwp = X, n, (hp, wp)
+        return out
+
+    def _backward_shift(self, g):
+        t = time.perf_counter()
+        (kh, kw), (h, w, c) = self.kernel_size, self.in_shape
+        ho, wo, f = self.out_shape
+        (pt, _), (pl, _) = self.pads
+        X, n, (hp, wp) = self._X, self._n, self._hpwp
+        p, kk = n * hp * wp, kh * kw
+        # G: the output gradient on the full grid, behind `lead` zero rows; zero outside
+        # Ho x Wo forever (only the valid part is ever written), so gcols[q, o] = G[q - off_o]
+        # is one strided view (negative steps over the kernel axes) copied once.
+        lead = self._offsets(wp)[-1]
+        Gp = self._buf.get("G", (lead + p, f), self.dtype, zero=True)
+        G = Gp[lead:]
+        G.reshape(n, hp, wp, f)[:, :ho, :wo, :] = g
+        it = G.itemsize
+        view = as_strided(G, shape=(p, kh, kw, f), strides=(f * it, -wp * f * it, -f * it, it), writeable=False)
+        gcols = self._buf.get("gcols", (p, kk * f), self.dtype)
+        np.copyto(gcols.reshape(p, kh, kw, f), view)
+        t = PROFILE.add("conv.shift_copy", t)
+        dwt = _tdot(gcols, X)  # (K*F, C): block o is dW_o^T
+        self.grads["W"][...] = dwt.reshape(kh, kw, f, c).transpose(0, 1, 3, 2)
+        t = PROFILE.add("conv.gemm_dW", t)
+        if not self.needs_input_grad:
+            return None
+        wt = self.params["W"].transpose(0, 1, 3, 2).reshape(kk * f, c)  # [W_0^T; W_1^T; ...]
+        dX = gcols @ wt
+        t = PROFILE.add("conv.gemm_dX", t)
+        return dX.reshape(n, hp, wp, c)[:, pt : pt + h, pl : pl + w, :]
+
+    def _forward_im2col(self, x, training):
+        t = time.perf_counter()
+        n = x.shape[0]
+        (kh, kw), c = self.kernel_size, self.in_shape[2]
+        ho, wo, f = self.out_shape
+        tag = "train" if training else "eval"
+        xp = self._pad(x, tag)
+        cols = self._buf.get(tag + "cols", (n, ho, wo, kh, kw, c), x.dtype)
+        np.copyto(cols, self._windows(xp))  # im2col: the only copy of the input
+        cols2 = cols.reshape(n * ho * wo, kh * kw * c)
+        t = PROFILE.add("conv.im2col", t)
+        out = np.matmul(cols2, self.params["W"].reshape(kh * kw * c, f))
+        if self.use_bias:
+            out += self.params["b"]
+        PROFILE.add("conv.gemm", t)
+        if training:
+            self._cols, self._n = cols2, n
+        return out.reshape(n, ho, wo, f)
+
+    def _backward_im2col(self, g):
+        t = time.perf_counter()
+        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        h, w, c = self.in_shape
+        ho, wo, f = self.out_shape
+        n = self._n
+        g = g.reshape(n * ho * wo, f)
+        wm = self.params["W"].reshape(kh * kw * c, f)
+        self.grads["W"][...] = _tdot(self._cols, g).reshape(kh, kw, c, f)
+        t = PROFILE.add("conv.gemm_dW", t)
+        if not self.needs_input_grad:
+            return None
+        dcols = self._buf.get("dcols", (n * ho * wo, kh * kw * c), self.dtype)
+        np.matmul(g, wm.T, out=dcols)
+        t = PROFILE.add("conv.gemm_dX", t)
+        # col2im: add each kernel offset's slab back where it was read from
+        (pt, pb), (pl, pr) = self.pads
+        dxp = np.zeros((n, h + pt + pb, w + pl + pr, c), dtype=self.dtype)
+        d6 = dcols.reshape(n, ho, wo, kh, kw, c)
+        for i in range(kh):
+            for j in range(kw):
+                dxp[:, i : i + (ho - 1) * sh + 1 : sh, j : j + (wo - 1) * sw + 1 : sw, :] += d6[:, :, :, i, j, :]
+        PROFILE.add("conv.col2im", t)
+        return dxp[:, pt : pt + h, pl : pl + w, :]
+
+
+class MaxPool2D(Layer):
+    """Max pooling, Keras defaults: ``strides = pool_size``, valid padding; gradient goes to the first max."""
+
+    def __init__(self, pool_size: int | tuple[int, int] = 2, strides: int | tuple[int, int] | None = None) -> None:
+        super().__init__()
+        self.pool_size = _pair(pool_size, "maxpool2d pool_size")
+        self.strides = self.pool_size if strides is None else _pair(strides, "maxpool2d strides")
+
+    def build(self, input_shape, rng, dtype):
+        if len(input_shape) != 3:
+            raise ValueError(f"maxpool2d expects per-sample input (H, W, C), got shape {tuple(input_shape)}")
+        h, w, c = (int(a) for a in input_shape)
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        ho, wo = (h - ph) // sh + 1, (w - pw) // sw + 1
+        if ho < 1 or wo < 1:
+            raise ValueError(f"maxpool2d pool {self.pool_size} does not fit input {h}x{w}")
+        self.in_shape, self.out_shape = (h, w, c), (ho, wo, c)
+        return self.out_shape
+
+    def forward(self, x, training=False):
+        t = time.perf_counter()
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        ho, wo, c = self.out_shape
+        win = sliding_window_view(x, (ph, pw), axis=(1, 2))[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw]
+        flat = win.reshape(x.shape[0], ho, wo, c, ph * pw)  # copies: (N, Ho, Wo, C, ph*pw)
+        idx = flat.argmax(axis=-1)
+        out = np.take_along_axis(flat, idx[..., None], axis=-1)[..., 0]
+        if training:
+            self._idx, self._x_shape = idx, x.shape
+        PROFILE.add("pool", t)
+        return out
+
+    def backward(self, grad_out):
+        t = time.perf_counter()
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        ho, wo, _ = self.out_shape
+        dx = np.zeros(self._x_shape, dtype=grad_out.dtype)
+        for i in range(ph):
+            for j in range(pw):
+                hit = self._idx == i * pw + j
+                dx[:, i : i + (ho - 1) * sh + 1 : sh, j : j + (wo - 1) * sw + 1 : sw, :] += np.where(hit, grad_out, 0)
+        PROFILE.add("pool", t)
+        return dx
+
+
+class Flatten(Layer):
+    """(N, H, W, C) -> (N, H*W*C) in C order, same as Keras ``Flatten`` on NHWC."""
+
+    def build(self, input_shape, rng, dtype):
+        self.in_shape = tuple(int(a) for a in input_shape)
+        return (int(np.prod(self.in_shape)),)
+
+    def forward(self, x, training=False):
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_out):
+        return grad_out.reshape((grad_out.shape[0],) + self.in_shape)
+
+
+class Dropout(Layer):
+    """Inverted dropout: at training zero a fraction ``rate`` and scale the rest by 1/(1-rate)."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        rate = float(rate)
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"dropout rate must be in [0, 1), got {rate!r}")
+        self.rate = rate
+
+    def build(self, input_shape, rng, dtype):
+        self.rng, self.dtype = rng, np.dtype(dtype)
+        return tuple(input_shape)
+
+    def forward(self, x, training=False):
+        if not training or self.rate == 0.0:
+            self._mask = None
+            return x
+        keep = self.rng.random(x.shape, dtype=np.float64 if self.dtype == np.float64 else np.float32) >= self.rate
+        self._mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.rate)
+        return x * self._mask
+
+    def backward(self, grad_out):
+        return grad_out if self._mask is None else grad_out * self._mask
