@@ -1,0 +1,3 @@
+from scratchbench.report import main
+
+raise SystemExit(main())

@@ -1,0 +1,176 @@
+"""Assemble the report: runs -> tables, reproduction rows, figures, plot data, metrics.json."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import warnings
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scratchbench.report import figures as F
+from scratchbench.report.collect import (RunFilter, RunGroup, RunRecord, default_tracking_uri, group_runs,
+                                         load_histories, load_runs)
+from scratchbench.report.reproduction import ReproRow, build_reproduction
+from scratchbench.report.tables import Table, build_tables, seconds_per_epoch
+
+OUTPUT_FILES = ("comparison.md", "comparison.html", "metrics.json")
+
+
+@dataclass
+class Report:
+    out_dir: Path
+    tracking_uri: str
+    run_filter: RunFilter
+    runs: list[RunRecord]
+    groups: list[RunGroup]
+    tables: list[Table]
+    reproduction: list[ReproRow]
+    figures: list[F.Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    generated: str = ""
+
+
+def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
+    groups, figs = report.groups, report.figures
+    figs.append(F.activations_figure(fig_dir))
+    for ds in sorted({g.dataset for g in groups}):
+        fig = F.learning_curves(groups, ds, fig_dir)
+        if fig:
+            figs.append(fig)
+    fig = F.accuracy_vs_time(groups, fig_dir)
+    if fig:
+        figs.append(fig)
+    fig = F.cost_curve(groups, "r11_cat_tanh", fig_dir / "r11_cost_curve.png")
+    if fig:
+        figs.append(fig)
+    if not predictions:
+        report.notes.append("Confusion matrices, sample grids and decision boundaries skipped (--no-predictions).")
+        return
+    from scratchbench.report.predictions import moons_test_points, run_predictions
+
+    boundary_panels = []
+    for g in groups:
+        run = g.runs[0]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            preds = run_predictions(run, report.tracking_uri)
+        report.notes.extend(f"{g.label}: {w.message}" for w in caught)
+        if preds is None:
+            continue
+        name = F.slug(f"{g.dataset}_{g.experiment}_{g.implementation}_{g.variant}")
+        title = f"{g.label} on {g.dataset} (seed {run.seed or '?'})"
+        figs.append(F.confusion_figure(preds.y_true, preds.y_pred, preds.class_names, title,
+                                       fig_dir / f"confusion_{name}.png", g.dataset))
+        if preds.images is not None and len(preds.images) == len(preds.y_true):
+            figs.append(F.sample_grid(preds.images, preds.y_true, preds.y_pred, preds.class_names, title,
+                                      fig_dir / f"samples_{name}.png", g.dataset))
+        if g.experiment == "r10_moons" and preds.model is not None:
+            boundary_panels.append((g.label, preds.model.predict_proba))
+    if boundary_panels:
+        pts = moons_test_points()
+        if pts is not None:
+            order = sorted(boundary_panels, key=lambda p: (not p[0].startswith("numpy"), p[0]))
+            figs.append(F.decision_boundaries(order, pts[0], pts[1], fig_dir / "r10_decision_boundaries.png"))
+
+
+def _curve_files(report: Report, plot_dir: Path) -> None:
+    """Per-configuration learning-curve CSVs for ``dvc plots`` (epoch, val_accuracy, loss, wall_seconds)."""
+    for g in report.groups:
+        run = g.runs[0]
+        val = dict(run.history.get("val_accuracy", []))
+        loss = dict(run.history.get("loss", []))
+        secs = dict(run.history.get("epoch_seconds", []))
+        steps = sorted(set(val) | set(loss))
+        if not steps:
+            continue
+        wall, total = [], 0.0
+        for s in steps:
+            total += secs.get(s, 0.0)
+            wall.append(total)
+        path = plot_dir / f"{F.slug(g.dataset + '__' + g.experiment + '__' + g.implementation + '__' + g.variant)}.csv"
+        with open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["epoch", "val_accuracy", "loss", "wall_seconds"])
+            for s, t in zip(steps, wall):
+                w.writerow([s, val.get(s, ""), loss.get(s, ""), f"{t:.6g}"])
+
+
+def _agg(a) -> dict[str, float] | None:
+    return None if a is None else {"mean": a.mean, "sd": a.sd, "n": a.n}
+
+
+def metrics_dict(report: Report) -> dict[str, Any]:
+    """What ``reports/metrics.json`` holds (also ``dvc metrics show``)."""
+    datasets: dict[str, Any] = {}
+    for g in report.groups:
+        spe = [seconds_per_epoch(r) for r in g.runs]
+        spe = [s for s in spe if s is not None]
+        entry = {
+            "experiment": g.experiment, "implementation": g.implementation, "profile": g.profile,
+            "variant": g.variant, "run_ids": [r.run_id for r in g.runs], "seeds": [r.seed for r in g.runs],
+            "seconds_per_epoch": float(np.mean(spe)) if spe else None,
+        }
+        for m in ("test_accuracy", "fit_seconds", "inference_samples_per_second", "peak_memory_mb", "n_params",
+                  "train_samples"):
+            entry[m] = _agg(g.metric(m))
+        datasets.setdefault(g.dataset, {})[g.label] = entry
+    repro = []
+    for r in report.reproduction:
+        repro.append({"reference": r.reference, "preset": r.preset, "implementation": r.implementation,
+                      "metric": r.metric, "published": r.published, "published_value": r.published_value,
+                      "ours": _agg(r.ours), "difference": r.difference, "status": r.status, "note": r.note,
+                      "run_ids": r.run_ids})
+    return {
+        "generated": report.generated, "tracking_uri": report.tracking_uri,
+        "filter": {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in asdict(report.run_filter).items()},
+        "n_runs": len(report.runs), "datasets": datasets, "reproduction": repro,
+    }
+
+
+def build_report(out_dir: Path, tracking_uri: str | None = None, run_filter: RunFilter | None = None,
+                 predictions: bool = True) -> Report:
+    """Read runs from the MLflow store and write every report file under ``out_dir``.
+
+    Files are written to a temporary sibling folder and moved into place at the end, so a
+    failure never leaves a half-written report.
+    """
+    from scratchbench.report.render import render_html, render_markdown
+
+    out_dir = Path(out_dir).resolve()
+    tracking_uri = tracking_uri or default_tracking_uri()
+    run_filter = run_filter or RunFilter()
+    runs = load_runs(tracking_uri, run_filter)
+    load_histories(runs, tracking_uri)
+    groups = group_runs(runs)
+    report = Report(out_dir, tracking_uri, run_filter, runs, groups, build_tables(groups),
+                    build_reproduction(runs), generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = out_dir.parent / f".{out_dir.name}.tmp"
+    shutil.rmtree(stage, ignore_errors=True)
+    (stage / "figures").mkdir(parents=True)
+    (stage / "plots" / "curves").mkdir(parents=True)
+    try:
+        _figures(report, stage / "figures", predictions)
+        _curve_files(report, stage / "plots" / "curves")
+        (stage / "metrics.json").write_text(json.dumps(metrics_dict(report), indent=2, default=str) + "\n")
+        (stage / "comparison.md").write_text(render_markdown(report, stage))
+        (stage / "comparison.html").write_text(render_html(report, stage))
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("figures", "plots"):
+        shutil.rmtree(out_dir / name, ignore_errors=True)
+        shutil.move(str(stage / name), str(out_dir / name))
+    for name in OUTPUT_FILES:
+        shutil.move(str(stage / name), str(out_dir / name))
+    shutil.rmtree(stage, ignore_errors=True)
+    for fig in report.figures:
+        fig.path = out_dir / "figures" / fig.path.name
+    return report

@@ -1,0 +1,256 @@
+"""MLflow store -> tidy run records: filters, latest run per configuration, seed aggregation."""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Iterable, Mapping, Sequence
+
+from scratchbench import paths
+
+# Param groups that identify a configuration (seed and bookkeeping params excluded).
+_CONFIG_PARAM_PREFIXES = ("model.", "optimizer.", "train.", "dataset.")
+
+
+def default_tracking_uri() -> str:
+    """``$MLFLOW_TRACKING_URI``, else the project's ``sqlite:///<root>/mlflow.db`` (relative paths resolved)."""
+    try:
+        from scratchbench.tracking.store import resolve_uri
+
+        return resolve_uri(None)
+    except ImportError:
+        return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{paths.project_root() / 'mlflow.db'}"
+
+
+def check_store(tracking_uri: str) -> None:
+    """A SQLite store must already exist (reading must not silently create an empty one)."""
+    if tracking_uri.startswith("sqlite:///"):
+        db = tracking_uri[len("sqlite:///"):]
+        if db and db != ":memory:" and not os.path.isfile(db):
+            raise FileNotFoundError(f"MLflow store {tracking_uri}: database file {db} does not exist "
+                                    "(train something first, or pass --tracking-uri)")
+
+
+@dataclass
+class RunRecord:
+    """One finished MLflow run with its final metrics, params and tags."""
+
+    run_id: str
+    mlflow_experiment: str
+    start_time: int
+    status: str
+    tags: dict[str, str]
+    params: dict[str, str]
+    metrics: dict[str, float]
+    artifact_uri: str = ""
+    history: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+
+    @property
+    def experiment(self) -> str:
+        return self.tags.get("experiment", self.mlflow_experiment)
+
+    @property
+    def dataset(self) -> str:
+        return self.tags.get("dataset", "?")
+
+    @property
+    def implementation(self) -> str:
+        return self.tags.get("implementation", "?")
+
+    @property
+    def is_training(self) -> bool:
+        """False for figure-only runs (e.g. R8's ``task=activations``) that train no model."""
+        return self.tags.get("task", "train") != "activations" and self.implementation != "?"
+
+    @property
+    def reference(self) -> str:
+        return self.tags.get("reference", "")
+
+    @property
+    def seed(self) -> str:
+        return self.tags.get("seed", self.param("seed", ""))
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        """A param by exact key, else by its last dotted component (``train.epochs`` ~ ``epochs``)."""
+        if name in self.params:
+            return self.params[name]
+        for key, value in self.params.items():
+            if key.split(".")[-1] == name.split(".")[-1]:
+                return value
+        return default
+
+    @cached_property
+    def config_key(self) -> tuple[Any, ...]:
+        """Identity of the configuration, seed excluded: same key = repeats of one setup."""
+        fixed = tuple(sorted((k, v) for k, v in self.params.items() if k.startswith(_CONFIG_PARAM_PREFIXES)))
+        return (self.experiment, self.dataset, self.implementation, self.tags.get("profile", ""), fixed)
+
+    @property
+    def group_key(self) -> tuple[str, str, str, str]:
+        """What a report row stands for: dataset, experiment, implementation, profile."""
+        return (self.dataset, self.experiment, self.implementation, self.tags.get("profile", ""))
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs a report covers; empty sequences mean "all"."""
+
+    experiments: Sequence[str] = ()
+    datasets: Sequence[str] = ()
+    implementations: Sequence[str] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    latest_only: bool = True
+
+    def accepts(self, run: RunRecord) -> bool:
+        if self.experiments and run.experiment not in self.experiments:
+            return False
+        if self.datasets and run.dataset not in self.datasets:
+            return False
+        if self.implementations and run.implementation not in self.implementations:
+            return False
+        return all(run.tags.get(k) == v for k, v in self.tags.items())
+
+
+def parse_tag_filters(items: Iterable[str]) -> dict[str, str]:
+    """``["profile=smoke", ...]`` -> dict; a malformed item is an error naming it."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--tag expects KEY=VALUE, got {item!r}")
+        out[key] = value
+    return out
+
+
+def _client(tracking_uri: str | None):
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri or default_tracking_uri())
+
+
+def load_runs(tracking_uri: str | None = None, run_filter: RunFilter | None = None) -> list[RunRecord]:
+    """Finished runs of every active MLflow experiment that pass ``run_filter``.
+
+    With ``latest_only`` (default) only the newest run per configuration and seed is kept.
+    """
+    from mlflow.entities import ViewType
+
+    run_filter = run_filter or RunFilter()
+    check_store(tracking_uri or default_tracking_uri())
+    client = _client(tracking_uri)
+    experiments = client.search_experiments(view_type=ViewType.ACTIVE_ONLY)
+    names = {e.experiment_id: e.name for e in experiments}
+    records: list[RunRecord] = []
+    if not names:
+        return records
+    token = None
+    while True:
+        page = client.search_runs(
+            list(names), filter_string="attributes.status = 'FINISHED'", max_results=1000,
+            order_by=["attributes.start_time DESC"], page_token=token,
+        )
+        for run in page:
+            rec = RunRecord(
+                run_id=run.info.run_id,
+                mlflow_experiment=names.get(run.info.experiment_id, run.info.experiment_id),
+                start_time=int(run.info.start_time or 0),
+                status=run.info.status,
+                tags={k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")},
+                params=dict(run.data.params),
+                metrics={k: float(v) for k, v in run.data.metrics.items()},
+                artifact_uri=run.info.artifact_uri or "",
+            )
+            if run_filter.accepts(rec):
+                records.append(rec)
+        token = page.token
+        if not token:
+            break
+    records.sort(key=lambda r: r.start_time, reverse=True)
+    if run_filter.latest_only:
+        seen: set[tuple[Any, ...]] = set()
+        kept = []
+        for rec in records:
+            key = (rec.config_key, rec.seed)
+            if key not in seen:
+                seen.add(key)
+                kept.append(rec)
+        records = kept
+    return records
+
+
+def load_histories(runs: Sequence[RunRecord], tracking_uri: str | None = None,
+                   keys: Sequence[str] = ("loss", "train_accuracy", "val_accuracy", "epoch_seconds")) -> None:
+    """Fill ``run.history[key] = [(step, value), ...]`` (sorted by step) for each run."""
+    client = _client(tracking_uri)
+    for run in runs:
+        for key in keys:
+            if key in run.history:
+                continue
+            points = client.get_metric_history(run.run_id, key)
+            run.history[key] = sorted((int(m.step), float(m.value)) for m in points)
+
+
+@dataclass
+class Aggregate:
+    """A metric over the seeds of one configuration."""
+
+    mean: float
+    sd: float
+    n: int
+
+    @classmethod
+    def of(cls, values: Iterable[float | None]) -> "Aggregate | None":
+        vals = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+        if not vals:
+            return None
+        sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
+        return cls(statistics.fmean(vals), sd, len(vals))
+
+
+@dataclass
+class RunGroup:
+    """All seeds of one configuration (dataset, experiment, implementation, profile, params)."""
+
+    dataset: str
+    experiment: str
+    implementation: str
+    profile: str
+    runs: list[RunRecord]
+    variant: str = ""  # params that tell this group apart from siblings with the same names
+
+    def metric(self, name: str) -> Aggregate | None:
+        return Aggregate.of(r.metrics.get(name) for r in self.runs)
+
+    @property
+    def label(self) -> str:
+        extra = f", {self.variant}" if self.variant else ""
+        return f"{self.implementation} ({self.experiment}{extra})"
+
+
+def group_runs(runs: Sequence[RunRecord]) -> list[RunGroup]:
+    """Group runs by configuration (seeds aggregated), sorted by dataset, experiment, implementation."""
+    by_config: dict[tuple[Any, ...], list[RunRecord]] = {}
+    for run in runs:
+        if run.is_training:
+            by_config.setdefault(run.config_key, []).append(run)
+    siblings: dict[tuple[str, str, str, str], list[tuple[Any, ...]]] = {}
+    for key, rs in by_config.items():
+        siblings.setdefault(rs[0].group_key, []).append(key)
+    out = []
+    for gkey, keys in siblings.items():
+        differing: set[str] = set()
+        if len(keys) > 1:
+            dicts = [dict(k[-1]) for k in keys]
+            names = set().union(*dicts)
+            differing = {n for n in names if len({d.get(n) for d in dicts}) > 1}
+        for key in keys:
+            params = dict(key[-1])
+            variant = ", ".join(f"{n.split('.')[-1]}={params.get(n, '-')}" for n in sorted(differing))
+            rs = sorted(by_config[key], key=lambda r: r.seed)
+            out.append(RunGroup(*gkey, runs=rs, variant=variant))
+    out.sort(key=lambda g: (g.dataset, g.experiment, g.implementation, g.profile, g.variant))
+    return out

@@ -1,0 +1,309 @@
+"""Report figures (matplotlib Agg): each function writes one PNG and returns a :class:`Figure`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from scratchbench.report.collect import RunGroup  # noqa: E402
+from scratchbench.report.tables import seconds_per_epoch  # noqa: E402
+
+DPI = 100
+
+
+@dataclass
+class Figure:
+    """A written PNG, its caption and the report section it belongs to."""
+
+    path: Path
+    title: str
+    caption: str
+    section: str = "figures"
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "x"
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+# --- R8: activations and derivatives -----------------------------------------------------------
+
+def _activation_table(alpha: float) -> dict[str, tuple[Callable, Callable]]:
+    def sig(z):
+        return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
+
+    return {
+        "sigmoid": (sig, lambda z: sig(z) * (1 - sig(z))),
+        "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
+        "ReLU": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(float)),
+        f"leaky ReLU (α={alpha:g})": (lambda z: np.where(z > 0, z, alpha * z), lambda z: np.where(z > 0, 1.0, alpha)),
+    }
+
+
+def activations_figure(out: Path, alpha: float = 0.1) -> Figure:
+    """R8: sigmoid, tanh, ReLU, leaky ReLU and their derivatives on z in [-10, 10], 2x2."""
+    z = np.linspace(-10, 10, 801)
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    for ax, (name, (f, df)) in zip(axes.flat, _activation_table(alpha).items()):
+        ax.plot(z, f(z), label=name, color="tab:blue")
+        ax.plot(z, df(z), label="derivative", color="tab:orange", linestyle="--")
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.axvline(0, color="grey", lw=0.5)
+        ax.set_title(name)
+        ax.set_xlabel("z")
+        ax.legend(loc="upper left", fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle("R8: activation functions (solid) and derivatives (dashed)")
+    path = _save(fig, out / "r8_activations.png")
+    return Figure(path, "R8 activation functions", "Sigmoid, tanh, ReLU and leaky ReLU (solid) with their "
+                  f"derivatives (dashed) on z ∈ [-10, 10]; leaky slope α = {alpha:g} (the texts use 0.1 or 0.01).",
+                  "r8")
+
+
+# --- learning curves ---------------------------------------------------------------------------
+
+def _mean_curve(group: RunGroup, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(steps, mean value, mean cumulative seconds) over the seeds of a group."""
+    curves = [dict(r.history.get(key, [])) for r in group.runs]
+    curves = [c for c in curves if c]
+    if not curves:
+        return None
+    steps = sorted(set.intersection(*(set(c) for c in curves)))
+    if not steps:
+        return None
+    vals = np.array([[c[s] for s in steps] for c in curves]).mean(axis=0)
+    secs = []
+    for r in group.runs:
+        es = dict(r.history.get("epoch_seconds", []))
+        if es:
+            cum = np.cumsum([es.get(s, 0.0) for s in sorted(es)])
+            lookup = dict(zip(sorted(es), cum))
+            secs.append([lookup.get(s, np.nan) for s in steps])
+        else:
+            spe = seconds_per_epoch(r) or np.nan
+            secs.append([(s + 1) * spe for s in steps])
+    return np.array(steps), vals, np.nanmean(np.array(secs, dtype=float), axis=0)
+
+
+def learning_curves(groups: Sequence[RunGroup], dataset: str, out: Path) -> Figure | None:
+    """Val accuracy and loss vs epoch and vs wall seconds, every configuration of ``dataset`` overlaid."""
+    mine = [g for g in groups if g.dataset == dataset]
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7.5))
+    drawn = 0
+    for g in mine:
+        for row, key in enumerate(("val_accuracy", "loss")):
+            curve = _mean_curve(g, key)
+            if curve is None:
+                continue
+            steps, vals, secs = curve
+            style = dict(marker="o" if len(steps) < 25 else None, ms=3, lw=1.4)
+            axes[row, 0].plot(steps, vals, label=g.label, **style)
+            axes[row, 1].plot(secs, vals, label=g.label, **style)
+            drawn += 1
+    if not drawn:
+        plt.close(fig)
+        return None
+    for row, name in enumerate(("validation accuracy", "training loss")):
+        for col, xl in enumerate(("epoch", "wall seconds (cumulative)")):
+            ax = axes[row, col]
+            ax.set_xlabel(xl)
+            ax.set_ylabel(name)
+            ax.grid(alpha=0.3)
+            if row == 1:
+                ax.set_yscale("log") if _positive(ax) else None
+    handles, labels = axes[0, 0].get_legend_handles_labels() or axes[1, 0].get_legend_handles_labels()
+    if not handles:
+        handles, labels = axes[1, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(3, max(1, len(labels))), fontsize=8)
+    fig.suptitle(f"Learning curves — {dataset}")
+    fig.tight_layout(rect=(0, 0.04 + 0.025 * ((len(labels) - 1) // 3), 1, 1))
+    path = out / f"learning_curves_{slug(dataset)}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return Figure(path, f"Learning curves: {dataset}", "Validation accuracy (top) and training loss (bottom) "
+                  "against epoch (left) and cumulative training seconds (right); mean over seeds.", dataset)
+
+
+def _positive(ax) -> bool:
+    ys = [y for line in ax.get_lines() for y in np.asarray(line.get_ydata(), dtype=float)]
+    return bool(ys) and min(ys) > 0 and max(ys) / min(ys) > 20
+
+
+# --- accuracy vs time --------------------------------------------------------------------------
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of points not dominated (less time and at least as accurate), sorted by time."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    front, best = [], -np.inf
+    for i in order:
+        if points[i][1] > best:
+            front.append(i)
+            best = points[i][1]
+    return front
+
+
+def accuracy_vs_time(groups: Sequence[RunGroup], out: Path) -> Figure | None:
+    """Test accuracy against fit time, one panel per dataset, Pareto front marked."""
+    data: dict[str, list[tuple[float, float, str]]] = {}
+    for g in groups:
+        acc, fit = g.metric("test_accuracy"), g.metric("fit_seconds")
+        if acc and fit:
+            data.setdefault(g.dataset, []).append((fit.mean, acc.mean, g.label))
+    if not data:
+        return None
+    n = len(data)
+    cols = min(n, 2)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 4.5 * rows), squeeze=False)
+    for ax, (ds, pts) in zip(axes.flat, sorted(data.items())):
+        front = pareto_front([(t, a) for t, a, _ in pts])
+        for i, (t, a, label) in enumerate(pts):
+            ax.scatter([t], [a], s=60 if i in front else 35, zorder=3,
+                       edgecolors="black" if i in front else "none", label=label)
+        fx = [pts[i][0] for i in front]
+        fy = [pts[i][1] for i in front]
+        ax.step(fx, fy, where="post", color="black", lw=1, linestyle="--", label="Pareto front")
+        ax.set_xscale("log")
+        ax.set_xlabel("fit time (s, log)")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(ds)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.suptitle("Accuracy vs training time (black-edged points: Pareto front)")
+    path = _save(fig, out / "accuracy_vs_time.png")
+    return Figure(path, "Accuracy vs training time", "Mean test accuracy against mean fit time per "
+                  "configuration; the dashed step line joins the Pareto-optimal ones (nothing else is both "
+                  "faster and more accurate).", "overview")
+
+
+# --- confusion matrices, sample grid, decision boundaries, cost curve ---------------------------
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(cm, (np.asarray(y_true, int), np.asarray(y_pred, int)), 1)
+    return cm
+
+
+def confusion_figure(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str], title: str,
+                     path: Path, dataset: str) -> Figure:
+    k = len(class_names)
+    cm = confusion_matrix(y_true, y_pred, k)
+    size = max(4.0, 0.55 * k + 2.5)
+    fig, ax = plt.subplots(figsize=(size, size * 0.9))
+    im = ax.imshow(cm, cmap="Blues")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    ax.set_xticks(range(k), [str(c) for c in class_names], rotation=45 if k > 4 else 0, ha="right" if k > 4 else "center")
+    ax.set_yticks(range(k), [str(c) for c in class_names])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    thresh = cm.max() / 2 if cm.size else 0
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
+                    color="white" if cm[i, j] > thresh else "black")
+    acc = np.trace(cm) / max(cm.sum(), 1)
+    ax.set_title(f"{title}\naccuracy {acc:.4f}", fontsize=10)
+    _save(fig, path)
+    return Figure(path, f"Confusion matrix: {title}", f"Test-set confusion matrix ({cm.sum()} samples).", dataset)
+
+
+def sample_grid(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str],
+                title: str, path: Path, dataset: str, n: int = 24, seed: int = 0) -> Figure:
+    """Test images with predicted/true labels; misclassified ones framed in red (shown first)."""
+    wrong = np.flatnonzero(y_true != y_pred)
+    right = np.flatnonzero(y_true == y_pred)
+    rng = np.random.default_rng(seed)
+    n_wrong = min(len(wrong), n // 2)
+    idx = np.concatenate([rng.permutation(wrong)[:n_wrong], rng.permutation(right)[: n - n_wrong]]).astype(int)
+    cols = 8
+    rows = max(1, (len(idx) + cols - 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.6, rows * 1.9), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, idx):
+        img = images[i]
+        ax.imshow(img.squeeze(), cmap="gray" if img.shape[-1] == 1 or img.ndim == 2 else None)
+        ok = y_true[i] == y_pred[i]
+        ax.set_title(f"pred {class_names[y_pred[i]]}\ntrue {class_names[y_true[i]]}", fontsize=7,
+                     color="black" if ok else "red")
+        if not ok:
+            ax.axis("on")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_edgecolor("red")
+                spine.set_linewidth(3)
+    fig.suptitle(f"{title} — {len(wrong)} of {len(y_true)} test images misclassified (red)", fontsize=10)
+    _save(fig, path)
+    return Figure(path, f"Sample predictions: {title}", "Test images with predicted and true labels; "
+                  "misclassified ones are framed and labelled in red and shown first.", dataset)
+
+
+def decision_boundaries(panels: Sequence[tuple[str, Callable[[np.ndarray], np.ndarray]]], x: np.ndarray,
+                        y: np.ndarray, path: Path) -> Figure:
+    """R10: P(class 1) over the plane for each model, side by side, test points on top."""
+    pad = 0.5
+    x0, x1 = x[:, 0].min() - pad, x[:, 0].max() + pad
+    y0, y1 = x[:, 1].min() - pad, x[:, 1].max() + pad
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
+    grid = np.c_[gx.ravel(), gy.ravel()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 5), squeeze=False)
+    for ax, (label, proba) in zip(axes[0], panels):
+        p = np.asarray(proba(grid))[:, 1].reshape(gx.shape)
+        ax.contourf(gx, gy, p, levels=20, cmap="RdBu_r", alpha=0.75, vmin=0, vmax=1)
+        ax.contour(gx, gy, p, levels=[0.5], colors="black", linewidths=1.5)
+        ax.scatter(x[:, 0], x[:, 1], c=y, cmap="RdBu_r", edgecolors="black", s=18, vmin=0, vmax=1)
+        acc = float(((np.asarray(proba(x))[:, 1] >= 0.5).astype(int) == y).mean())
+        ax.set_title(f"{label}\ntest accuracy {acc:.3f}", fontsize=10)
+        ax.set_xlabel("x1")
+        ax.set_ylabel("x2")
+    fig.suptitle("R10: moons decision boundaries (black line: P = 0.5)")
+    _save(fig, path)
+    return Figure(path, "R10 decision boundaries", "Predicted probability of class 1 over the plane for each "
+                  "model, test points on top; the black line is the 0.5 decision boundary.", "r10")
+
+
+def cost_curve(groups: Sequence[RunGroup], experiment: str, path: Path, every: int = 100) -> Figure | None:
+    """R11: training cost against iteration (points every ``every`` iterations, as the tutorial prints)."""
+    mine = [g for g in groups if g.experiment == experiment]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    drawn = False
+    for g in mine:
+        curve = _mean_curve(g, "loss")
+        if curve is None:
+            continue
+        steps, vals, _ = curve
+        ax.plot(steps, vals, lw=1, alpha=0.6, label=f"{g.label}")
+        sel = steps % every == 0
+        if sel.sum() > 1:
+            ax.plot(steps[sel], vals[sel], "o", ms=3, color=ax.get_lines()[-1].get_color())
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("cost (binary cross-entropy)")
+    ax.set_title(f"{experiment}: cost curve (dots every {every} iterations)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    _save(fig, path)
+    return Figure(path, "R11 cost curve", f"Training cost per iteration of `{experiment}` (mean over seeds); "
+                  f"dots mark every {every}th iteration, the points the tutorial prints.", "r11")
