@@ -22,7 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     "(default: $SCRATCHBENCH_DATA_MIRROR)")
     f.add_argument("--no-upstream", action="store_true", help="never fall back to the upstream URLs")
     f.add_argument("--timeout", type=float, default=60.0, help="HTTP timeout in seconds")
-    z = sub.add_parser("featurize", help="write data/features/<dataset> (params from params.yaml unless --default)")
+    z = sub.add_parser("featurize", help="write data/features/<dataset> (options from params.yaml featurize.<dataset>)")
     z.add_argument("datasets", nargs="+", choices=DATASETS)
     z.add_argument("--params", default=None, help="params.yaml to read featurize.<dataset> from")
     v = sub.add_parser("verify", help="check data/raw/<dataset> against the registry")
