@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import time
@@ -224,7 +225,7 @@ def print_table(result: dict[str, Any]) -> None:
         fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
         table.add_row(key.removeprefix("batch_"), *(fmt(row.get(k)) for k in IMPLS),
                       *(fmt(r.get(k)) for k in ("numpy_over_floor", "keras_over_numpy", "sklearn_over_numpy")))
-    Console().print(table)
+    Console(width=max(shutil.get_terminal_size().columns, 120)).print(table)
 
 
 def main(argv: list[str] | None = None) -> int:

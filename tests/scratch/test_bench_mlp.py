@@ -1,0 +1,39 @@
+"""Smoke test of the benchmark entry point on small synthetic data (the real run is not a test)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scratchbench.bench.__main__ import main as bench_main
+from scratchbench.bench.floor import dense_epoch_flops, dense_step_shapes, gemm_flops, measure_gemm_rate
+
+
+def test_bench_mlp_writes_the_contract_json(tmp_path, capsys):
+    out = tmp_path / "mlp.json"
+    rc = bench_main(["mlp", "--synthetic", "--samples", "1500", "--repeats", "3", "--only", "numpy,floor", "--out", str(out)])
+    assert rc == 0
+    data = json.loads(out.read_text())
+    assert set(data) == {"batch_32", "batch_128", "ratios", "meta"}
+    for key in ("batch_32", "batch_128"):
+        assert set(data[key]) == {"numpy", "floor"} and all(v > 0 for v in data[key].values())
+        assert len(data["meta"]["all_seconds"][key]["numpy"]) == 3
+    assert data["meta"]["threads"] == 1 and data["meta"]["data"] == "synthetic"
+    assert "numpy/floor" in capsys.readouterr().out
+
+
+def test_bench_dispatch_and_option_errors(capsys):
+    assert bench_main(["nope"]) == 2
+    assert "unknown benchmark 'nope'; valid: mlp, cnn" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench_main(["mlp", "--only", "torch"])
+    assert "unknown implementation(s) ['torch']" in capsys.readouterr().err
+
+
+def test_floor_flop_accounting():
+    assert dense_epoch_flops(60000, [784, 100, 10]) == 3 * 2 * 60000 * (784 * 100 + 100 * 10)
+    shapes = dense_step_shapes(128, [784, 100, 10])
+    assert gemm_flops(shapes) * 60000 / 128 == pytest.approx(dense_epoch_flops(60000, [784, 100, 10]))
+    rate = measure_gemm_rate([(64, 64, 64)], repeats=2, min_seconds=0.02)
+    assert 1e6 < rate["median"] <= rate["best"]

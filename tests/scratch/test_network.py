@@ -1,0 +1,219 @@
+"""Network behaviour: stability, divergence, determinism, dtypes, persistence, modes, early stopping."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from scratch_helpers import tiny_net
+
+from scratchbench.scratch.activations import ACTIVATIONS
+from scratchbench.scratch.losses import FUSED_HEADS, LOSSES
+from scratchbench.scratch.network import Network, TrainingDivergedError
+
+
+def blobs(n=120, k=3, d=4, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    x = rng.normal(0.0, 0.6, (n, d)) + np.eye(k, d)[y] * 2.0
+    return x.astype(dtype), y
+
+
+def mlp(dtype="float64", seed=0, **extra):
+    cfg = {"layers": [{"units": 8, "activation": "tanh"}, {"units": 3, "activation": "softmax"}],
+           "loss": "categorical_crossentropy", "dtype": dtype, **extra}
+    return Network.from_config(cfg, (4,), 3, seed)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_no_overflow_at_z_1000(dtype):
+    z = np.array([[-1000.0, 0.0, 1000.0], [1000.0, 1000.0, -1000.0]], dtype=dtype)
+    y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], dtype=dtype)  # confidently wrong
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+        warnings.simplefilter("error")
+        for name, fn in ACTIVATIONS.items():
+            a = fn.f(z)
+            assert np.all(np.isfinite(a)), name
+            assert np.all(np.isfinite(fn.backprop(np.ones_like(z), z, a, np.empty_like(z)))), name
+        for (act, loss), head in FUSED_HEADS.items():
+            a, g = np.empty_like(z), np.empty_like(z)
+            value = head(z, y, a, g)
+            assert np.isfinite(value) and np.all(np.isfinite(g)), (act, loss)
+            assert value > 100  # confidently wrong rows cost ~1000, not inf
+        for name, fn in LOSSES.items():  # log-losses clip probabilities of exactly 0 and 1
+            a = ACTIVATIONS["sigmoid"].f(z)
+            assert np.isfinite(fn.value(a, y)) and np.all(np.isfinite(fn.grad(a, y, np.empty_like(z)))), name
+    s = ACTIVATIONS["sigmoid"].f(z)
+    assert s[0, 0] == 0.0 and s[0, 2] == 1.0
+    np.testing.assert_allclose(ACTIVATIONS["softmax"].f(z)[1], [0.5, 0.5, 0.0])
+
+
+def test_nan_loss_raises_training_diverged_error():
+    x, y = blobs()
+    x[5, 0] = np.nan
+    net = mlp()
+    with pytest.raises(TrainingDivergedError, match=r"epoch 1, batch 0"):
+        net.fit(x, y, epochs=2, batch_size=16, shuffle=False)
+    assert issubclass(TrainingDivergedError, FloatingPointError)
+    lin = Network.from_config({"layers": [{"units": 1, "activation": "linear"}], "loss": "mse", "dtype": "float32"}, (4,), 1, 0)
+    with pytest.raises(TrainingDivergedError, match="epoch"):
+        lin.fit(x.astype(np.float32), y.astype(np.float32) * 1e3, epochs=200, optimizer={"name": "sgd", "learning_rate": 50.0})
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_same_seed_bit_identical_params_and_history(dtype):
+    x, y = blobs(dtype=dtype)
+    runs = []
+    for _ in range(2):
+        net = mlp(dtype=dtype, seed=4)
+        hist = net.fit(x, y, epochs=3, batch_size=10, optimizer={"name": "adam", "learning_rate": 0.01}, x_val=x[:30], y_val=y[:30])
+        runs.append((net.get_weights(), [{k: v for k, v in h.items() if k != "epoch_seconds"} for h in hist]))
+    (w1, h1), (w2, h2) = runs
+    assert h1 == h2
+    for a, b in zip(w1, w2):
+        assert a.dtype == np.dtype(dtype) and np.array_equal(a, b)
+    other = mlp(dtype=dtype, seed=5).get_weights()
+    assert not np.array_equal(other[0], mlp(dtype=dtype, seed=4).get_weights()[0])
+
+
+def test_float32_and_float64_train_alike_and_keep_their_dtype():
+    x, y = blobs()
+    nets = {d: mlp(dtype=d, seed=1) for d in ("float32", "float64")}
+    np.testing.assert_allclose(nets["float32"].get_weights()[0], nets["float64"].get_weights()[0], rtol=1e-6)
+    hists = {d: n.fit(x, y, epochs=20, batch_size=None, optimizer={"name": "sgd", "learning_rate": 0.5}) for d, n in nets.items()}
+    assert nets["float32"].predict_proba(x).dtype == np.float32
+    assert nets["float64"].predict_proba(x).dtype == np.float64
+    assert hists["float32"][-1]["loss"] == pytest.approx(hists["float64"][-1]["loss"], rel=1e-4)
+    assert hists["float64"][-1]["loss"] < hists["float64"][0]["loss"]
+    assert hists["float64"][-1]["train_accuracy"] > 0.9
+
+
+def test_history_fields_validation_and_callback():
+    x, y = blobs()
+    seen = []
+    hist = mlp().fit(x, y, epochs=4, batch_size=32, optimizer={"name": "sgd", "learning_rate": 0.3}, x_val=x, y_val=y, callback=seen.append)
+    assert [h["epoch"] for h in hist] == [1, 2, 3, 4] and seen == hist
+    assert set(hist[0]) == {"epoch", "loss", "train_accuracy", "val_accuracy", "epoch_seconds"}
+    assert all(0 <= h["val_accuracy"] <= 1 and h["epoch_seconds"] > 0 for h in hist)
+    assert hist[-1]["val_accuracy"] > 0.8
+
+
+def test_save_load_round_trip(tmp_path):
+    x, y = blobs()
+    net = mlp(input_scaling="none")
+    net.fit(x, y, epochs=2, batch_size=16)
+    path = net.save(tmp_path / "model")
+    assert path.name == "model.npz" and not list(tmp_path.glob("*.tmp"))
+    loaded = Network.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(x), net.predict_proba(x))
+    assert loaded.n_params() == net.n_params() == 4 * 8 + 8 + 8 * 3 + 3
+    with np.load(path) as data:
+        assert json.loads(str(data["architecture"]))["canonical"][0]["units"] == 8
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="junk.npz"):
+        Network.load(tmp_path / "junk.npz")
+
+
+def test_one_sample_at_a_time_matches_a_literal_per_sample_loop():
+    # R5 style: no biases, sigmoid everywhere, error = target - output, w += lr * delta
+    rng = np.random.default_rng(0)
+    x = rng.random((12, 5))
+    labels = rng.integers(0, 3, 12)
+    cfg = {"layers": [{"units": 4, "activation": "sigmoid"}, {"units": 3, "activation": "sigmoid"}], "bias": False, "loss": "sse",
+           "dtype": "float64", "init": {"name": "uniform", "low": -0.5, "high": 0.5}, "target_on": 0.99, "target_off": 0.01}
+    net = Network.from_config(cfg, (5,), 3, seed=2)
+    w1, w2 = net.get_weights()
+    hist = net.fit(x, labels, epochs=2, batch_size=1, shuffle=False, optimizer={"name": "sgd", "learning_rate": 0.3})
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    for _ in range(2):
+        for xi, li in zip(x, labels):
+            t = np.full(3, 0.01)
+            t[li] = 0.99
+            h = sig(xi @ w1)
+            o = sig(h @ w2)
+            d2 = (t - o) * o * (1 - o)
+            d1 = (d2 @ w2.T) * h * (1 - h)
+            w2 = w2 + 0.3 * np.outer(h, d2)
+            w1 = w1 + 0.3 * np.outer(xi, d1)
+    got1, got2 = net.get_weights()
+    np.testing.assert_allclose(got1, w1, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got2, w2, rtol=1e-12, atol=1e-14)
+    assert len(hist) == 2
+
+
+def test_shuffling_follows_the_documented_generator():
+    # batch order = np.random.default_rng([seed, 1]).permutation(n) per epoch: replay it by hand
+    x, y = blobs(n=20)
+    shuffled = mlp(seed=3)
+    shuffled.fit(x, y, epochs=2, batch_size=5, optimizer={"name": "sgd", "learning_rate": 0.1})
+    replay = mlp(seed=3)
+    rng = np.random.default_rng([3, 1])
+    for _ in range(2):
+        p = rng.permutation(20)
+        replay.fit(x[p], y[p], epochs=1, batch_size=5, shuffle=False, optimizer={"name": "sgd", "learning_rate": 0.1})
+    for a, b in zip(shuffled.get_weights(), replay.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_early_stopping_stops_and_restores_best_weights():
+    x, y = blobs()
+    net = mlp()
+    best = {}
+
+    def remember(rec):
+        if rec["epoch"] == 1:
+            best["w"] = net.get_weights()
+
+    # a learning rate this small never changes val accuracy: epoch 1 stays best
+    hist = net.fit(x, y, epochs=50, batch_size=None, optimizer={"name": "sgd", "learning_rate": 1e-9}, x_val=x, y_val=y,
+                   callback=remember, early_stopping_patience=3)
+    assert len(hist) == 4
+    for a, b in zip(net.get_weights(), best["w"]):
+        np.testing.assert_array_equal(a, b)
+    full = mlp().fit(x, y, epochs=6, batch_size=None, optimizer={"name": "sgd", "learning_rate": 0.5}, early_stopping_patience=3)
+    assert len(full) == 6  # training loss keeps falling, no stop
+
+
+def test_single_sigmoid_unit_binary_and_encoded_targets():
+    x, y = blobs(k=2)
+    cfg = {"layers": [{"units": 6, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}], "loss": "binary_crossentropy", "dtype": "float64"}
+    net = Network.from_config(cfg, (4,), 2, 0)
+    net.fit(x, y, epochs=30, batch_size=16, optimizer={"name": "adam", "learning_rate": 0.05})
+    proba = net.predict_proba(x)
+    assert proba.shape == (len(x), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(net.predict(x), proba.argmax(axis=1))
+    assert np.mean(net.predict(x) == y) > 0.9
+    targets, labels = net.encode_targets(y.astype(np.float64))
+    assert targets.shape == (len(x), 1) and np.array_equal(labels, y)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 1\]"):
+        net.fit(x, np.full(len(x), 2), epochs=1)
+
+
+def test_input_scaling_and_target_encoding():
+    cfg = {"layers": [{"units": 3, "activation": "sigmoid"}], "loss": "mse", "dtype": "float32", "input_scaling": "r5",
+           "target_on": 0.99, "target_off": 0.01}
+    net = Network.from_config(cfg, (2, 2, 1), 3, 0)
+    x = np.array([[[[0], [255]], [[51], [255]]]], dtype=np.uint8)
+    np.testing.assert_allclose(net.prepare_x(x), [[0.01, 1.0, 0.208, 1.0]], rtol=1e-6)
+    targets, _ = net.encode_targets(np.array([2]))
+    np.testing.assert_allclose(targets, [[0.01, 0.01, 0.99]])
+    unit = Network.from_config({**cfg, "input_scaling": "unit"}, (2, 2, 1), 3, 0)
+    np.testing.assert_allclose(unit.prepare_x(x), [[0.0, 1.0, 0.2, 1.0]], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"x: expected per-sample shape \(2, 2, 1\)"):
+        net.prepare_x(np.zeros((1, 4)))
+
+
+def test_bad_fit_arguments_are_named():
+    x, y = blobs()
+    net = mlp()
+    with pytest.raises(ValueError, match="train.batch_size"):
+        net.fit(x, y, epochs=1, batch_size=0)
+    with pytest.raises(ValueError, match="optimizer.name: unknown optimizer 'rmsprop'; valid names: sgd, momentum, adam"):
+        net.fit(x, y, epochs=1, optimizer={"name": "rmsprop"})
+    with pytest.raises(ValueError, match="x has 120 samples but y has 3"):
+        net.fit(x, y[:3], epochs=1)
+    with pytest.raises(ValueError, match="set_weights: array 0 has shape"):
+        net.set_weights([np.zeros((2, 2))] + net.get_weights()[1:])
