@@ -116,6 +116,7 @@ def test_pybrain_beats_chance_and_is_deterministic(three_blobs):
     cfg = make_cfg(optimizer={"learning_rate": 0.05}, train={"epochs": 3})
     impl, hist = _fit(spec, train, test, cfg)
     assert len(hist) == 3 and hist[-1].loss < hist[0].loss
+    assert 0.8 < hist[-1].train_accuracy <= 1.0 and hist[0].train_accuracy < hist[-1].train_accuracy
     acc = float(np.mean(impl.predict(test.x) == test.y))
     assert acc > 0.8  # chance is 1/3
     proba = impl.predict_proba(test.x)

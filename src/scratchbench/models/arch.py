@@ -14,7 +14,8 @@ import numpy as np
 from scratchbench.models.base import DataSpec
 
 DENSE_ONLY_TYPES = ("dense",)
-NOT_DENSE = ("conv2d", "conv", "maxpool2d", "maxpool", "maxpooling2d", "dropout")
+SPATIAL = ("conv2d", "conv", "maxpool2d", "maxpool", "maxpooling2d")
+NOT_DENSE = SPATIAL + ("dropout",)
 
 
 def canonical_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...], n_outputs: int) -> list[dict]:
@@ -22,6 +23,17 @@ def canonical_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...],
     from scratchbench.scratch.architecture import normalize_layers
 
     return normalize_layers(dict(model_cfg), tuple(int(d) for d in input_shape), int(n_outputs))
+
+
+def reject_layers(impl: str, model_cfg: Mapping[str, Any], kinds: tuple[str, ...], instead: str) -> None:
+    """Raise naming ``impl`` and the layer when ``model.layers`` has a type in ``kinds``."""
+    for i, layer in enumerate(model_cfg.get("layers") or []):
+        kind = str(layer.get("type", "dense")).lower() if isinstance(layer, Mapping) else "dense"
+        if kind in kinds:
+            raise ValueError(
+                f"{impl}: model.layers[{i}] has type {kind!r}, but {impl} only takes dense layers on "
+                f"flat inputs; use {instead} for this architecture"
+            )
 
 
 def layer_units(layer: Mapping[str, Any]) -> int:
@@ -41,13 +53,7 @@ def dense_stack(impl: str, model_cfg: Mapping[str, Any], spec: DataSpec) -> tupl
     Raises ``ValueError`` naming the implementation and layer when the architecture has
     conv/pool/dropout layers or mixes bias settings (checked before any training).
     """
-    for i, layer in enumerate(model_cfg.get("layers") or []):
-        kind = str(layer.get("type", "dense")).lower() if isinstance(layer, Mapping) else "dense"
-        if kind in NOT_DENSE:
-            raise ValueError(
-                f"{impl}: model.layers[{i}] has type {kind!r}, but {impl} only takes dense layers on "
-                f"flat inputs; use numpy_cnn or keras_cnn for this architecture"
-            )
+    reject_layers(impl, model_cfg, NOT_DENSE, "numpy_cnn or keras_cnn")
     n_in = int(np.prod(spec.input_shape))
     layers = canonical_layers(model_cfg, (n_in,), spec.n_classes)
     sizes, acts, biases = [n_in], [], set()
@@ -93,3 +99,31 @@ def two_columns(p: np.ndarray) -> np.ndarray:
     if p.ndim == 2 and p.shape[1] == 1:
         return np.concatenate([1.0 - p, p], axis=1)
     return p
+
+
+def resolve_optimizer(opt_cfg: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Optimizer settings with the engine's defaults, validated by the engine (same errors).
+
+    Returns ``{name, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon}``; ``sgd``
+    with a non-zero momentum means momentum SGD, ``momentum`` defaults to 0.9.
+    """
+    from scratchbench.scratch.optimizers import make_optimizer
+
+    cfg = {k: v for k, v in dict(opt_cfg or {"name": "sgd"}).items()}
+    make_optimizer(cfg)  # raises on unknown names/options
+    name = cfg.get("name", "sgd")
+
+    def get(key: str, default: float) -> float:
+        return default if cfg.get(key) is None else float(cfg[key])
+
+    lr = get("learning_rate", 0.001 if name == "adam" else 0.01)
+    momentum = get("momentum", 0.9 if name == "momentum" else 0.0) if name != "adam" else 0.0
+    return {
+        "name": name,
+        "learning_rate": lr,
+        "momentum": momentum,
+        "nesterov": bool(cfg.get("nesterov", False)),
+        "beta_1": get("beta_1", 0.9),
+        "beta_2": get("beta_2", 0.999),
+        "epsilon": get("epsilon", 1e-7),
+    }

@@ -3,14 +3,17 @@
 Built from the same canonical layers (``arch.canonical_layers``), started from the very same
 initial weights (copied from an engine ``Network`` built from the same config and seed), with
 the same optimizer hyper-parameters and the same batch order (the engine's permutation from
-``default_rng([seed, 1])`` is replayed: each epoch feeds pre-permuted data with
-``shuffle=False``). TensorFlow runs seeded with op determinism on.
+``default_rng([seed, 1])``, one per epoch over all fit calls, none for full batch, is
+replayed: each epoch feeds pre-permuted data with ``shuffle=False``). TensorFlow runs seeded
+with op determinism on. Like the engine, ``loss`` and ``train_accuracy`` are running values
+over the epoch's batches (weights before each update) and ``epoch_seconds`` includes the
+validation pass.
 
 Losses (Keras reduces over the batch with a mean; the engine uses the same definitions):
 ``binary_crossentropy``/``categorical_crossentropy`` = batch mean of the per-sample log-loss;
 ``mse`` = mean over outputs and batch; ``mse_half`` = batch mean of ``0.5 * sum over outputs``
-(R12's 1/(2n) form); ``sse`` = ``0.5 *`` sum over outputs and batch (R1-R3, as the engine). Epoch ``loss`` is Keras'
-average of the batch losses seen during the epoch. Plain gradient descent is Keras ``SGD``
+(R12's 1/(2n) form); ``sse`` = ``0.5 *`` sum over outputs and batch (R1-R3, as the engine; the
+epoch loss is then the sum over batches, exact when the batch size divides N). Plain gradient descent is Keras ``SGD``
 (momentum 0); ``momentum`` is classic momentum (``v = m*v - lr*g``); ``adam`` is Keras Adam.
 """
 
@@ -26,7 +29,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from scratchbench.models.adapter import model_input_shape  # noqa: E402
-from scratchbench.models.arch import canonical_layers, encode_targets, layer_bias, two_columns  # noqa: E402
+from scratchbench.models.arch import (  # noqa: E402
+    SPATIAL,
+    canonical_layers,
+    encode_targets,
+    layer_bias,
+    reject_layers,
+    resolve_optimizer,
+    two_columns,
+)
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split  # noqa: E402
 
 KERAS_ACTIVATIONS = {"sigmoid", "tanh", "relu", "softmax", "linear"}
@@ -69,20 +80,13 @@ def _FnLoss(fn, name: str, reduction: str):  # noqa: N802 - factory that reads l
 
 
 def make_optimizer(cfg: Mapping[str, Any]):
+    """Keras optimizer with the engine's formulas and defaults (see ``arch.resolve_optimizer``)."""
     import keras
 
-    name = cfg.get("name", "sgd")
-    lr = float(cfg.get("learning_rate", 0.01))
-    if name in ("sgd", "momentum"):
-        return keras.optimizers.SGD(learning_rate=lr, momentum=float(cfg.get("momentum") or 0.0))
-    if name == "adam":
-        return keras.optimizers.Adam(
-            learning_rate=lr,
-            beta_1=float(cfg.get("beta_1", 0.9)),
-            beta_2=float(cfg.get("beta_2", 0.999)),
-            epsilon=float(cfg.get("epsilon", 1e-7)),
-        )
-    raise ValueError(f"optimizer.name={name!r} unknown; valid: ['adam', 'momentum', 'sgd']")
+    o = resolve_optimizer(cfg)
+    if o["name"] == "adam":
+        return keras.optimizers.Adam(learning_rate=o["learning_rate"], beta_1=o["beta_1"], beta_2=o["beta_2"], epsilon=o["epsilon"])
+    return keras.optimizers.SGD(learning_rate=o["learning_rate"], momentum=o["momentum"], nesterov=o["nesterov"])
 
 
 def _activation(name: str, idx: int) -> str | None:
@@ -144,16 +148,22 @@ class _KerasBase(Implementation):
         self.cfg, self.spec, self.model_cfg = cfg, spec, model
         self.seed = int(cfg.get("seed", 0))
         self.dtype = str(model.get("dtype", "float32") or "float32")
+        self._check_layers()
         self.input_shape = model_input_shape(spec, self.input_kind)
         self.canonical = canonical_layers(model, self.input_shape, spec.n_classes)
-        self._check_layers()
         self.loss_name = str(model.get("loss", "categorical_crossentropy"))
         keras.utils.set_random_seed(self.seed)
         tf.config.experimental.enable_op_determinism()
         self.model = build_keras_model(self.canonical, self.input_shape, model, self.dtype)
         self.model.set_weights(self._initial_weights())
+        self._shuffle_rng = np.random.default_rng([self.seed, 1])  # the engine's batch-order contract
         self.n_out = int(self.model.output_shape[-1])
-        self.model.compile(optimizer=make_optimizer(dict(cfg.get("optimizer") or {})), loss=make_loss(self.loss_name))
+        if self.n_out == 1:
+            on, off = float(model.get("target_on", 1.0)), float(model.get("target_off", 0.0))
+            acc = keras.metrics.BinaryAccuracy(name="acc", threshold=0.5 * (on + off))
+        else:
+            acc = keras.metrics.CategoricalAccuracy(name="acc")
+        self.model.compile(optimizer=make_optimizer(dict(cfg.get("optimizer") or {})), loss=make_loss(self.loss_name), metrics=[acc])
 
     def _check_layers(self) -> None:
         pass
@@ -171,44 +181,68 @@ class _KerasBase(Implementation):
         return ws
 
     def fit(self, train: Split, val: Split | None = None, on_epoch: OnEpoch | None = None) -> list[EpochRecord]:
+        """One ``model.fit`` over a generator replaying the engine's batch order, epoch by epoch."""
+        tf = _tf()
+        import keras
+
         tcfg = dict(self.cfg.get("train") or {})
         epochs = int(tcfg.get("epochs", 1))
         shuffle = bool(tcfg.get("shuffle", True))
         batch_size = tcfg.get("batch_size")
         patience = tcfg.get("early_stopping_patience")
         n = len(train.y)
-        bs = n if batch_size is None else int(batch_size)
-        x = np.asarray(train.x, dtype=self.dtype)
+        if n == 0:
+            raise ValueError(f"{self.name}: the training split is empty")
+        bs = n if batch_size is None else min(int(batch_size), n)
+        n_batches = -(-n // bs)
+        full_batch = bs >= n
+        x = np.ascontiguousarray(train.x, dtype=self.dtype)
         t = encode_targets(train.y, self.n_out, self.model_cfg, dtype=self.dtype)
-        rng = np.random.default_rng([self.seed, 1])  # the engine's shuffling contract
+        rng = self._shuffle_rng
+
+        def batches():
+            for _ in range(epochs):
+                perm = rng.permutation(n) if (shuffle and not full_batch) else None
+                for s in range(0, n, bs):
+                    if perm is None:
+                        yield x[s : s + bs], t[s : s + bs]
+                    else:
+                        idx = perm[s : s + bs]
+                        yield x[idx], t[idx]
+
+        sig = (
+            tf.TensorSpec((None, *x.shape[1:]), tf.as_dtype(self.dtype)),
+            tf.TensorSpec((None, t.shape[1]), tf.as_dtype(self.dtype)),
+        )
+        data = tf.data.Dataset.from_generator(batches, output_signature=sig)
         history: list[EpochRecord] = []
-        best, since_best = np.inf, 0
-        for epoch in range(1, epochs + 1):
-            if shuffle:
-                perm = rng.permutation(n)
-                xe, te = x[perm], t[perm]
-            else:
-                xe, te = x, t
-            start = time.perf_counter()
-            h = self.model.fit(xe, te, batch_size=bs, epochs=1, shuffle=False, verbose=0)
-            seconds = time.perf_counter() - start
-            loss = float(h.history["loss"][-1])
-            if not np.isfinite(loss):
-                raise FloatingPointError(f"{self.name}: loss is {loss} at epoch {epoch}")
-            rec = EpochRecord(
-                epoch=epoch,
-                loss=loss,
-                train_accuracy=float(np.mean(self.predict(x) == train.y)),
-                val_accuracy=None if val is None else float(np.mean(self.predict(val.x) == val.y)),
-                epoch_seconds=seconds,
-            )
-            history.append(rec)
-            if on_epoch is not None:
-                on_epoch(rec)
-            if patience:
-                best, since_best = (loss, 0) if loss < best else (best, since_best + 1)
-                if since_best >= int(patience):
-                    break
+        impl = self
+
+        class Recorder(keras.callbacks.Callback):
+            best, waited, t0 = np.inf, 0, 0.0
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self.t0 = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                loss = float(logs["loss"])
+                if impl.loss_name == "sse":  # engine: sum of batch losses; Keras: their size-weighted mean
+                    loss *= n_batches
+                if not np.isfinite(loss):
+                    raise FloatingPointError(f"{impl.name}: training diverged, loss is {loss} at epoch {epoch + 1}")
+                val_acc = None if val is None else float(np.mean(impl.predict(val.x) == val.y))
+                rec = EpochRecord(epoch=epoch + 1, loss=loss, train_accuracy=float(logs["acc"]),
+                                  val_accuracy=val_acc, epoch_seconds=time.perf_counter() - self.t0)
+                history.append(rec)
+                if on_epoch is not None:
+                    on_epoch(rec)
+                if patience:
+                    score = -val_acc if val_acc is not None else loss
+                    self.best, self.waited = (score, 0) if score < self.best else (self.best, self.waited + 1)
+                    if self.waited >= int(patience):
+                        self.model.stop_training = True
+
+        self.model.fit(data, epochs=epochs, steps_per_epoch=n_batches, shuffle=False, verbose=0, callbacks=[Recorder()])
         return history
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
@@ -244,12 +278,7 @@ class KerasMLP(_KerasBase):
     input_kind = "flat"
 
     def _check_layers(self) -> None:
-        for i, layer in enumerate(self.canonical):
-            if layer.get("type", "dense") not in ("dense", "dropout", "flatten"):
-                raise ValueError(
-                    f"keras_mlp: model.layers[{i}] has type {layer.get('type')!r}; keras_mlp takes dense "
-                    f"layers on flat inputs — use keras_cnn for conv architectures"
-                )
+        reject_layers(self.name, self.model_cfg, SPATIAL, "keras_cnn")
 
 
 class KerasCNN(_KerasBase):

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from scratchbench.models.adapter import model_input_shape
-from scratchbench.models.arch import canonical_layers
+from scratchbench.models.arch import SPATIAL, reject_layers
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split
 
 _RECORD_KEYS = ("epoch", "loss", "train_accuracy", "val_accuracy", "epoch_seconds")
@@ -33,12 +33,13 @@ class _NumpyBase(Implementation):
         from scratchbench.scratch.network import Network
 
         self.cfg, self.spec = cfg, spec
-        model = dict(cfg["model"])
+        # the adapter already applied model.input_scaling: the engine must not scale again
+        model = {**dict(cfg["model"]), "input_scaling": "none"}
+        self._check_layers(model)
         self.input_shape = model_input_shape(spec, self.input_kind)
-        self._check_layers(canonical_layers(model, self.input_shape, spec.n_classes))
         self.net = Network.from_config(model, self.input_shape, spec.n_classes, int(cfg.get("seed", 0)))
 
-    def _check_layers(self, canonical: list[dict]) -> None:
+    def _check_layers(self, model_cfg: Mapping[str, Any]) -> None:
         pass
 
     def fit(self, train: Split, val: Split | None = None, on_epoch: OnEpoch | None = None) -> list[EpochRecord]:
@@ -82,13 +83,8 @@ class NumpyMLP(_NumpyBase):
     name = "numpy_mlp"
     input_kind = "flat"
 
-    def _check_layers(self, canonical: list[dict]) -> None:
-        for i, layer in enumerate(canonical):
-            if layer.get("type", "dense") in ("conv2d", "maxpool2d"):
-                raise ValueError(
-                    f"numpy_mlp: model.layers[{i}] has type {layer['type']!r}; numpy_mlp takes flat "
-                    f"inputs — use numpy_cnn for conv architectures"
-                )
+    def _check_layers(self, model_cfg: Mapping[str, Any]) -> None:
+        reject_layers(self.name, model_cfg, SPATIAL, "numpy_cnn")
 
 
 class NumpyCNN(_NumpyBase):

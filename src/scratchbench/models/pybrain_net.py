@@ -5,7 +5,8 @@ PyBrain always backpropagates the error ``target - output`` (squared error; with
 gradient), and learns one sample at a time (``batch_size`` 1 or any mini-batch size: online
 learning, recorded as ``effective_batch_size: 1``) or full batch (``batch_size: null``:
 ``batchlearning=True``). The per-epoch ``loss`` is what ``trainer.train()`` returns:
-mean over samples and outputs of ``0.5 * (t - y)**2``. SGD/momentum only.
+mean over samples and outputs of ``0.5 * (t - y)**2``; ``train_accuracy`` is counted while
+training (running, as the engine and Keras report it). SGD/momentum only.
 
 Also home of the R4 quick start: :func:`quickstart_xor`.
 """
@@ -20,7 +21,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from scratchbench.models.arch import dense_stack, encode_targets
+from scratchbench.models.arch import dense_stack, encode_targets, resolve_optimizer
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split
 from scratchbench.models.pybrain_compat import pybrain3  # noqa: F401  (installs the compat layer)
 
@@ -48,6 +49,27 @@ LAYER_CLASSES: dict[str, type] = {
     "softmax": SoftmaxLayer,
     "relu": ReluLayer,
 }
+
+
+class RecordingTrainer(BackpropTrainer):
+    """``BackpropTrainer`` that also counts correct outputs as it goes (running train accuracy,
+    weights before each update, like the engine and Keras), at no extra forward pass."""
+
+    correct = 0
+
+    def train(self):  # noqa: ANN201 - pybrain signature
+        self.correct = 0
+        return super().train()
+
+    def _calcDerivs(self, seq):  # noqa: ANN001, ANN202, N802
+        result = super()._calcDerivs(seq)
+        for offset, sample in enumerate(seq):
+            out, target = self.module.outputbuffer[offset], sample[1]
+            if len(target) == 1:
+                self.correct += int((out[0] > self.threshold) == (target[0] > self.threshold))
+            else:
+                self.correct += int(np.argmax(out) == np.argmax(target))
+        return result
 
 
 def _seed(seed: int) -> None:
@@ -80,9 +102,9 @@ class PyBrainNet(Implementation):
             raise ValueError(
                 f"pybrain: buildNetwork takes one hidden activation for all hidden layers, got {hidden}"
             )
-        opt = dict(cfg.get("optimizer") or {})
-        if opt.get("name", "sgd") not in ("sgd", "momentum"):
-            raise ValueError(f"pybrain: optimizer.name={opt.get('name')!r} unsupported; valid: ['momentum', 'sgd']")
+        opt = resolve_optimizer(cfg.get("optimizer"))
+        if opt["name"] not in ("sgd", "momentum") or opt["nesterov"]:
+            raise ValueError(f"pybrain: optimizer.name={opt['name']!r} (nesterov={opt['nesterov']}) unsupported; valid: ['momentum', 'sgd']")
         self.cfg, self.spec, self.model_cfg = cfg, spec, model
         self.seed = int(cfg.get("seed", 0))
         self.sizes, self.activations, self.use_bias = sizes, activations, use_bias
@@ -94,8 +116,7 @@ class PyBrainNet(Implementation):
             outclass=LAYER_CLASSES[out],
         )
         self.net.sortModules()
-        self.learning_rate = float(opt.get("learning_rate", 0.01))
-        self.momentum = float(opt.get("momentum") or 0.0)
+        self.learning_rate, self.momentum = opt["learning_rate"], opt["momentum"]
 
     def run_info(self) -> dict[str, Any]:
         bs = (self.cfg.get("train") or {}).get("batch_size")
@@ -109,28 +130,29 @@ class PyBrainNet(Implementation):
         epochs = int(tcfg.get("epochs", 1))
         patience = tcfg.get("early_stopping_patience")
         t = encode_targets(train.y, self.sizes[-1], self.model_cfg)
-        trainer = BackpropTrainer(
+        trainer = RecordingTrainer(
             self.net,
             _dataset(train.x, t),
             learningrate=self.learning_rate,
             momentum=self.momentum,
             batchlearning=tcfg.get("batch_size") is None,
         )
+        trainer.threshold = 0.5 * (float(self.model_cfg.get("target_on", 1.0)) + float(self.model_cfg.get("target_off", 0.0)))
         _seed(self.seed + 1)
         history: list[EpochRecord] = []
         best, since_best = np.inf, 0
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             loss = float(trainer.train())
-            seconds = time.perf_counter() - start
             if not np.isfinite(loss):
-                raise FloatingPointError(f"pybrain: loss is {loss} at epoch {epoch}")
+                raise FloatingPointError(f"pybrain: training diverged, loss is {loss} at epoch {epoch}")
+            val_acc = None if val is None else float(np.mean(self.predict(val.x) == val.y))
             rec = EpochRecord(
                 epoch=epoch,
                 loss=loss,
-                train_accuracy=float(np.mean(self.predict(train.x) == train.y)),
-                val_accuracy=None if val is None else float(np.mean(self.predict(val.x) == val.y)),
-                epoch_seconds=seconds,
+                train_accuracy=trainer.correct / len(train.y),
+                val_accuracy=val_acc,
+                epoch_seconds=time.perf_counter() - start,
             )
             history.append(rec)
             if on_epoch is not None:

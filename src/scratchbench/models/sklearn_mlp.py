@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from scratchbench.models.arch import dense_stack
+from scratchbench.models.arch import dense_stack, resolve_optimizer
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split
 
 ACTIVATIONS = {"sigmoid": "logistic", "tanh": "tanh", "relu": "relu", "linear": "identity"}
@@ -46,26 +46,25 @@ class SklearnMLP(Implementation):
             raise ValueError(f"sklearn_mlp: MLPClassifier takes one activation for all hidden layers, got {hidden}")
         if not use_bias:
             raise ValueError("sklearn_mlp: MLPClassifier always has biases; model.bias=false is not supported")
-        opt = dict(cfg.get("optimizer") or {})
-        opt_name = opt.get("name", "sgd")
-        if opt_name not in SOLVERS:
-            raise ValueError(f"sklearn_mlp: optimizer.name={opt_name!r} unknown; valid: {sorted(SOLVERS)}")
+        opt = resolve_optimizer(cfg.get("optimizer"))
+        if opt["nesterov"]:
+            raise ValueError("sklearn_mlp: optimizer.nesterov=true is not supported here (keep it false)")
         train = dict(cfg.get("train") or {})
         self.cfg, self.spec, self.out_activation = cfg, spec, acts[-1]
         self.batch_size = train.get("batch_size")
         self.clf = MLPClassifier(
             hidden_layer_sizes=tuple(sizes[1:-1]),
             activation=ACTIVATIONS[hidden[0]] if hidden else "identity",
-            solver=SOLVERS[opt_name],
+            solver=SOLVERS[opt["name"]],
             alpha=0.0,
             batch_size=self.batch_size if self.batch_size is not None else 1,  # replaced in fit
             learning_rate="constant",
-            learning_rate_init=float(opt.get("learning_rate", 0.001)),
-            momentum=float(opt.get("momentum") or 0.0),
+            learning_rate_init=opt["learning_rate"],
+            momentum=opt["momentum"],
             nesterovs_momentum=False,
-            beta_1=float(opt.get("beta_1", 0.9)),
-            beta_2=float(opt.get("beta_2", 0.999)),
-            epsilon=float(opt.get("epsilon", 1e-8)),
+            beta_1=opt["beta_1"],
+            beta_2=opt["beta_2"],
+            epsilon=opt["epsilon"],
             shuffle=bool(train.get("shuffle", True)),
             random_state=int(cfg.get("seed", 0)),
             max_iter=1,
@@ -92,15 +91,16 @@ class SklearnMLP(Implementation):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 self.clf.partial_fit(train.x, train.y, classes=classes)
-            seconds = time.perf_counter() - start
             loss = float(self.clf.loss_)
             if not np.isfinite(loss):
-                raise FloatingPointError(f"sklearn_mlp: loss is {loss} at epoch {epoch}")
+                raise FloatingPointError(f"sklearn_mlp: training diverged, loss is {loss} at epoch {epoch}")
+            val_acc = None if val is None else float(np.mean(self.predict(val.x) == val.y))
+            seconds = time.perf_counter() - start
             rec = EpochRecord(
                 epoch=epoch,
                 loss=loss,
-                train_accuracy=float(np.mean(self.predict(train.x) == train.y)),
-                val_accuracy=None if val is None else float(np.mean(self.predict(val.x) == val.y)),
+                train_accuracy=float(np.mean(self.predict(train.x) == train.y)),  # after the epoch (not timed)
+                val_accuracy=val_acc,
                 epoch_seconds=seconds,
             )
             history.append(rec)
