@@ -65,6 +65,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     write_tiny_features(root)
     st = Store(root, uri)
     plan = {
+        "moons_numpy_s0_old": ["experiment=r10_moons", "train.epochs=40", "optimizer.learning_rate=0.5", "seed=0"],
         "moons_numpy_s0": ["experiment=r10_moons", "train.epochs=40", "optimizer.learning_rate=0.5", "seed=0"],
         "moons_numpy_s1": ["experiment=r10_moons", "train.epochs=40", "optimizer.learning_rate=0.5", "seed=1"],
         "moons_sklearn": ["experiment=r10_moons", "model=sklearn_mlp", "train.epochs=5", "train.batch_size=32",

@@ -110,7 +110,8 @@ def build_reproduction(runs: Sequence[RunRecord]) -> list[ReproRow]:
             value = _float(tags.get("published_value"))
             if value is None:
                 value = ref.value
-            note = tags.get("note") or ref.note
+            run_note = tags.get("note") or ""
+            note = ref.note if run_note in ref.note else " ".join(n for n in (ref.note, run_note) if n)
             ours = Aggregate.of(r.metrics.get(metric) for r in rs) if metric else None
             shown_impl = "— (figure)" if tags.get("task") == "activations" else impl
             rows.append(ReproRow(tags.get("reference") or ref.reference, ref.preset, shown_impl, metric, published,
