@@ -17,9 +17,10 @@ import numpy as np
 from scratchbench.data.errors import DataFormatError
 
 CLASSES: tuple[str, ...] = ("Apple Braeburn", "Lemon Meyer", "Mango", "Raspberry")  # labels 0..3
-# R6's text says 102 bins survive; decoding the same 1,962 JPEGs with Pillow (libjpeg-turbo) here gives
-# 109 in per_image mode (the bins near the threshold are dense, so JPEG decoder differences in chroma
-# upsampling move a few across 50). Recorded in meta.json beside the measured count.
+# R6's text says 102 bins survive. Decoding the same 1,962 JPEGs with Pillow (libjpeg-turbo) gives 109
+# in per_image mode. The count depends on the JPEG decoder: the bins near std 50 are dense, and
+# TensorFlow's decoder on the same files gives 105-109 depending on its chroma-upsampling / IDCT
+# options (the 2018 tutorial likely ran a different libjpeg). meta.json records both numbers.
 R6_PUBLISHED_N_FEATURES = 102
 SPLITS = {"train": "Training", "test": "Test"}
 HUE_RANGES = ("per_image", "fixed")
@@ -102,11 +103,17 @@ def featurize(raw_dir: Path, params: Mapping[str, Any] | None = None) -> tuple[d
     out: dict[str, np.ndarray] = {}
     hists: dict[str, np.ndarray] = {}
     for split in ("train", "test"):
-        images, labels, _ = load_split(raw_dir, split, size)
-        hists[split] = np.stack([hue_histogram(im, int(p["bins"]), p["hue_range"]) for im in images])
+        files, labels = list_images(raw_dir, split)
+        images, rows = [], []
+        for path in _progress(files, f"featurize fruits360/{SPLITS[split]}"):
+            img = read_image(path, size)
+            rows.append(hue_histogram(img, int(p["bins"]), p["hue_range"]))
+            if p["keep_images"]:
+                images.append(img)
+        hists[split] = np.stack(rows)
         out[f"y_{split}"] = labels
         if p["keep_images"]:
-            out[f"images_{split}"] = images
+            out[f"images_{split}"] = np.stack(images)
     selected = select_bins(hists["train"], float(p["std_threshold"]))
     if selected.size == 0:
         raise ValueError(f"featurize.fruits360.std_threshold={p['std_threshold']} selects no bins")
