@@ -26,24 +26,6 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-class TruncatingHandler(_QuietHandler):
-    """Announces the full Content-Length, sends half the body, then closes the connection."""
-
-    def do_GET(self) -> None:  # noqa: N802
-        path = Path(self.translate_path(self.path))
-        if not path.is_file():
-            self.send_error(404)
-            return
-        body = path.read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body[: len(body) // 2])
-        self.wfile.flush()
-        self.close_connection = True
-
-
 @pytest.fixture
 def http_server() -> Iterator[Callable[..., str]]:
     """Factory: ``start(folder, handler=...)`` serves ``folder`` on an ephemeral port; returns the base URL."""
@@ -60,8 +42,3 @@ def http_server() -> Iterator[Callable[..., str]]:
     for srv in servers:
         srv.shutdown()
         srv.server_close()
-
-
-def files_under(folder: Path) -> list[Path]:
-    """Every regular file below ``folder`` (hidden temp files included)."""
-    return sorted(p for p in folder.rglob("*") if p.is_file())

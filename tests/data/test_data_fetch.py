@@ -7,6 +7,8 @@ import shutil
 import socket
 from pathlib import Path
 
+from http.server import SimpleHTTPRequestHandler
+
 import pytest
 
 from scratchbench.data import fetch as F
@@ -39,6 +41,27 @@ def dest(tmp_path: Path) -> Path:
 RF = RemoteFile(REL, SHA, ())
 
 
+class TruncatingHandler(SimpleHTTPRequestHandler):
+    """Announces the full Content-Length, sends half the body, then closes the connection."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        path = Path(self.translate_path(self.path))
+        if not path.is_file():
+            self.send_error(404)
+            return
+        body = path.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
 def test_http_mirror_success(mirror: Path, dest: Path, http_server) -> None:
     url = http_server(mirror)
     out = F.fetch_file(RF, dest / "blob 1.bin", mirror=url, upstream=False)
@@ -60,8 +83,6 @@ def test_http_checksum_mismatch_leaves_nothing(mirror: Path, dest: Path, http_se
 
 
 def test_http_truncated_body_leaves_nothing(mirror: Path, dest: Path, http_server) -> None:
-    from conftest import TruncatingHandler
-
     url = http_server(mirror, TruncatingHandler)
     with pytest.raises(F.FetchError) as ei:
         F.fetch_file(RF, dest / "blob 1.bin", mirror=url, upstream=False)
