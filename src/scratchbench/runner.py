@@ -239,7 +239,8 @@ def run(cfg: Any, *, parent_run_id: str | None = None, job: str | None = None,
 
 def _record_error(run: TrackedRun, workdir: Path, status: str, exc: BaseException) -> None:
     """Tags ``error``/``error_type``/``failure_reason`` and the traceback as ``error.txt`` (best effort)."""
-    reason = "nan_loss" if isinstance(exc, NonFiniteLoss) else ("killed" if status == "KILLED" else "exception")
+    diverged = isinstance(exc, (NonFiniteLoss, FloatingPointError)) or "Diverged" in type(exc).__name__
+    reason = "killed" if status == "KILLED" else ("nan_loss" if diverged else "exception")
     try:
         run.finish_curve()
     except Exception:  # noqa: BLE001
