@@ -21,12 +21,20 @@ class _Buffers:
 
     def __init__(self) -> None:
         self._bufs: dict[str, np.ndarray] = {}
+        self._views: dict[tuple, np.ndarray] = {}
 
     def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        view = self._views.get((name, shape))
+        if view is not None and view.dtype == dtype:  # the hot path: same batch shape as before
+            return view
         buf = self._bufs.get(name)
         if buf is None or buf.shape[0] < shape[0] or buf.shape[1:] != shape[1:] or buf.dtype != dtype:
             buf = self._bufs[name] = np.empty(shape, dtype=dtype)
-        return buf[: shape[0]]
+            self._views = {k: v for k, v in self._views.items() if k[0] != name}
+        if len(self._views) > 64:
+            self._views.clear()
+        view = self._views[(name, shape)] = buf[: shape[0]]
+        return view
 
 
 class Dense(Layer):
@@ -73,7 +81,7 @@ class Dense(Layer):
         x = self._x
         np.dot(x.T, grad_out, out=self.grads["W"])
         if self.use_bias:
-            np.sum(grad_out, axis=0, out=self.grads["b"])
+            np.add.reduce(grad_out, axis=0, out=self.grads["b"])
         if not self.needs_input_grad:
             return None
         W = self.params["W"]

@@ -100,32 +100,33 @@ def check_loss(name: object, where: str = "loss") -> str:
     return str(name)
 
 
-# Fused heads: (z, y, a_out, g_out) -> loss value; fill a_out = act(z), g_out = dL/dz. -----------
-def sigmoid_bce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray) -> float:
+# Fused heads: (z, y, a_out, g_out, scale) -> loss value; fill a_out = act(z), g_out = scale * dL/dz.
+# (``scale`` lets plain SGD fold its learning rate into the output gradient for free.) ---------
+def sigmoid_bce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray, scale: float = 1.0) -> float:
     """Sigmoid + binary cross-entropy from the logits: dL/dz = (a - y) / (N K)."""
     sigmoid(z, out=a)
     # ln(1 + e^-|z|) + max(z, 0) - z y  ==  -[y ln a + (1-y) ln(1-a)], never log(0)
     loss = np.log1p(np.exp(-np.abs(z))) + np.maximum(z, 0) - z * y
     np.subtract(a, y, out=g)
-    g *= 1.0 / a.size
+    g *= scale / a.size
     return float(loss.sum() / a.size)
 
 
-def softmax_cce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray) -> float:
+def softmax_cce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray, scale: float = 1.0) -> float:
     """Softmax + categorical cross-entropy from the logits: dL/dz = (a * sum_k y - y) / N."""
     n = z.shape[0]
-    m = z.max(axis=1, keepdims=True)
+    m = np.maximum.reduce(z, axis=1, keepdims=True)
     np.subtract(z, m, out=a)
     np.exp(a, out=a)
-    s = a.sum(axis=1, keepdims=True)
+    s = np.add.reduce(a, axis=1, keepdims=True)
     a /= s
     np.log(s, out=s)
     s += m  # log-sum-exp per row
-    ysum = y.sum(axis=1)
-    loss = float(np.dot(ysum, s[:, 0]) - np.vdot(y, z))
-    np.multiply(a, ysum[:, None], out=g)
+    ysum = np.add.reduce(y, axis=1, keepdims=True)
+    loss = float(np.vdot(ysum, s) - np.vdot(y, z))  # sum_n ysum_n lse_n - sum y z
+    np.multiply(a, ysum, out=g)
     g -= y
-    g *= 1.0 / n
+    g *= scale / n
     return loss / n
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from .architecture import ArchitectureError, build_layers, normalize_layers
 from .layers import Activation, _Buffers
 from .losses import FUSED_HEADS, LOSSES, check_loss
-from .optimizers import Optimizer, make_optimizer
+from .optimizers import SGD, Optimizer, make_optimizer
 
 INPUT_SCALINGS = ("none", "unit", "r5")
 DTYPES = ("float32", "float64")
@@ -218,20 +218,22 @@ class Network:
         return self._labels_from_output(self.forward(x))
 
     # training ------------------------------------------------------------------------------
-    def _step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
-        """Forward, loss, backward (fills every layer's ``grads``); returns (loss, output)."""
+    def _step(self, xb: np.ndarray, yb: np.ndarray, scale: float = 1.0) -> tuple[float, np.ndarray]:
+        """Forward, loss, backward (fills every layer's ``grads`` with ``scale * dL/dparam``); returns (loss, output)."""
         h = xb
         for layer in self._body:
             h = layer.forward(h, training=True)
         g = self._buf.get("g", h.shape, h.dtype)
         if self._head is not None:
             a = self._buf.get("a", h.shape, h.dtype)
-            loss = self._head(h, yb, a, g)
+            loss = self._head(h, yb, a, g, scale)
         else:
             a = h
             fn = LOSSES[self.loss_name]
             loss = fn.value(a, yb)
             fn.grad(a, yb, g)
+            if scale != 1.0:
+                g *= scale
         for layer in reversed(self._body):
             g = layer.backward(g)
         return loss, a
@@ -288,6 +290,9 @@ class Network:
         if x_val is not None and y_val is not None:
             val = (self.prepare_x(x_val), self.encode_targets(y_val)[1])
         opt = make_optimizer(optimizer)
+        prescaled = isinstance(opt, SGD)  # fold the learning rate into the output gradient
+        scale = opt.learning_rate if prescaled else 1.0
+        update = opt.step_prescaled if prescaled else opt.step
         params, grads = self._params(), self._grads()
         sum_loss = self.loss_name == "sse"
         multi = self.output_units > 1
@@ -295,7 +300,8 @@ class Network:
         if not full_batch and shuffle:
             xbuf = np.empty((bs, xs.shape[1]), dtype=xs.dtype) if xs.ndim == 2 else np.empty((bs, *xs.shape[1:]), dtype=xs.dtype)
             ybuf = np.empty((bs, ys.shape[1]), dtype=ys.dtype)
-            lbuf = np.empty(bs, dtype=np.int64)
+        preds = np.empty(n, dtype=np.int64) if multi else np.empty(n, dtype=bool)  # per-epoch predictions
+        positives = labels == 1
 
         history: list[dict[str, Any]] = []
         best, best_weights, waited = None, None, 0
@@ -303,29 +309,33 @@ class Network:
             for epoch in range(1, epochs + 1):
                 t0 = time.perf_counter()
                 perm = self._shuffle_rng.permutation(n) if (shuffle and not full_batch) else None
-                total, correct = 0.0, 0
+                total = 0.0
                 for batch, start in enumerate(range(0, n, bs)):
                     stop = min(start + bs, n)
                     if perm is None:
-                        xb, yb, lb = xs[start:stop], ys[start:stop], labels[start:stop]
+                        xb, yb = xs[start:stop], ys[start:stop]
                     else:
                         idx, m = perm[start:stop], stop - start
-                        xb = np.take(xs, idx, axis=0, out=xbuf[:m], mode="clip")
-                        yb = np.take(ys, idx, axis=0, out=ybuf[:m], mode="clip")
-                        lb = np.take(labels, idx, out=lbuf[:m], mode="clip")
-                    loss, a = self._step(xb, yb)
+                        xb = xs.take(idx, axis=0, out=xbuf[:m], mode="clip")
+                        yb = ys.take(idx, axis=0, out=ybuf[:m], mode="clip")
+                    loss, a = self._step(xb, yb, scale)
                     if not math.isfinite(loss):
                         raise TrainingDivergedError(f"training diverged: loss is {loss} at epoch {epoch}, batch {batch} (try a smaller learning rate)")
-                    opt.step(params, grads)
+                    update(params, grads)
                     total += loss if sum_loss else loss * (stop - start)
                     if multi:
-                        correct += int(np.count_nonzero(a.argmax(axis=1) == lb))
+                        np.argmax(a, axis=1, out=preds[start:stop])
                     else:
-                        correct += int(np.count_nonzero((a[:, 0] > thr) == lb))
+                        np.greater(a[:, 0], thr, out=preds[start:stop])
+                    # running accuracy: predictions made before each batch's update, as Keras reports it
+                if multi:
+                    correct = np.count_nonzero(preds == (labels if perm is None else labels[perm]))
+                else:
+                    correct = np.count_nonzero(preds == (positives if perm is None else positives[perm]))
                 record = {
                     "epoch": epoch,
                     "loss": float(total if sum_loss else total / n),
-                    "train_accuracy": correct / n,
+                    "train_accuracy": int(correct) / n,
                     "val_accuracy": None,
                     "epoch_seconds": 0.0,
                 }

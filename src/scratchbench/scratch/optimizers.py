@@ -20,10 +20,18 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Plain gradient descent: ``p -= lr * g``."""
+    """Plain gradient descent: ``p -= lr * g``.
+
+    ``step_prescaled`` is the same update for gradients already multiplied by ``lr``
+    (the network folds ``lr`` into the output gradient: one in-place op per array less).
+    """
 
     def __init__(self, learning_rate: float = 0.01) -> None:
         self.learning_rate = float(learning_rate)
+
+    def step_prescaled(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        for p, g in zip(params, grads):
+            p -= g
 
     def step(self, params, grads):
         lr = self.learning_rate
