@@ -28,15 +28,21 @@ __all__ = ["Conv2D", "MaxPool2D", "Flatten", "Dropout", "PROFILE", "conv_output_
 
 
 class _Profile:
+    """Seconds per phase; ``clock`` may be swapped (e.g. ``time.process_time`` on a busy machine)."""
+
     def __init__(self) -> None:
         self.enabled = False
+        self.clock = time.perf_counter
         self.seconds: dict[str, float] = defaultdict(float)
 
     def reset(self) -> None:
         self.seconds.clear()
 
+    def now(self) -> float:
+        return self.clock()
+
     def add(self, key: str, t0: float) -> float:
-        t1 = time.perf_counter()
+        t1 = self.clock()
         if self.enabled:
             self.seconds[key] += t1 - t0
         return t1
@@ -138,6 +144,7 @@ class Conv2D(Layer):
         self.init, self.bias_init = init, bias_init
         self.needs_input_grad = True  # the network sets False on its first layer: skip dL/dInput
         self.shift_min_channels = 8  # below this the shift GEMM is too thin: use im2col
+        self.chunk_bytes = 1 << 21  # scratch block per chunk of the shift algorithm (fits in L2)
         self._buf = _Buffers()
 
     def build(self, input_shape, rng, dtype):
@@ -202,8 +209,6 @@ class Conv2D(Layer):
 
     def backward(self, grad_out):
         g = np.ascontiguousarray(grad_out, dtype=self.dtype)
-        if self.use_bias:
-            np.sum(g.reshape(-1, self.filters), axis=0, out=self.grads["b"])
         bwd = self._backward_shift if self.algorithm == "shift" else self._backward_im2col
         return bwd(g)
 
@@ -211,90 +216,122 @@ class Conv2D(Layer):
         kh, kw = self.kernel_size
         return [i * wp + j for i in range(kh) for j in range(kw)]
 
+    def _chunks(self, total: int, width: int) -> range:
+        """Row-chunk starts so a (rows, width) scratch block stays cache-sized."""
+        step = max(256, self.chunk_bytes // (width * self.dtype.itemsize))
+        return range(0, total, step), step
+
     def _forward_shift(self, x, training):
-        t = time.perf_counter()
+        t = PROFILE.now()
         n = x.shape[0]
         (kh, kw), c = self.kernel_size, self.in_shape[2]
         ho, wo, f = self.out_shape
         xp = self._pad(x, "train" if training else "eval")
         hp, wp = xp.shape[1:3]
-        p = n * hp * wp
+        p, kk = n * hp * wp, kh * kw
         X = np.ascontiguousarray(xp).reshape(p, c)
-        t = PROFILE.add("conv.pad", t)
-        wcat = self.params["W"].transpose(2, 0, 1, 3).reshape(c, kh * kw * f)  # [W_0 | W_1 | ...]
-        Y = self._buf.get("Y", (p, kh * kw * f), x.dtype)
-        np.matmul(X, wcat, out=Y)
-        t = PROFILE.add("conv.gemm", t)
         offs = self._offsets(wp)
-        rows = p - offs[-1]
+        lag = offs[-1]
+        rows = p - lag  # every valid output row r has r + off_o < P for all o
+        wcat = self.params["W"].transpose(2, 0, 1, 3).reshape(c, kk * f)  # [W_0 | W_1 | ...]
         O = self._buf.get("O", (p, f), x.dtype)
-        O[:rows] = Y[:rows, :f]
-        for k, off in enumerate(offs[1:], start=1):
-            O[:rows] += Y[off : off + rows, k * f : (k + 1) * f]
-        out = O.reshape(n, hp, wp, f)[:, :ho, :wo, :]
-        out = out + self.params["b"] if self.use_bias else out.copy()
-        PROFILE.add("conv.shift_add", t)
+        starts, step = self._chunks(rows, kk * f)
+        Y = self._buf.get("Y", (step + lag, kk * f), x.dtype)
+        t = PROFILE.add("conv.pad", t)
+        for r0 in starts:  # per chunk: one GEMM, then the K shifted adds while Y is in cache
+            r = min(step, rows - r0)
+            y = np.matmul(X[r0 : r0 + r + lag], wcat, out=Y[: r + lag])
+            t = PROFILE.add("conv.gemm", t)
+            o = O[r0 : r0 + r]
+            np.copyto(o, y[:r, :f])
+            for k, off in enumerate(offs[1:], start=1):
+                o += y[off : off + r, k * f : (k + 1) * f]
+            t = PROFILE.add("conv.shift_add", t)
+        out = self._buf.get(("train" if training else "eval") + "out", (n, ho, wo, f), x.dtype)
+        if self.use_bias:  # crop the valid Ho x Wo part and add the bias in one pass
+            np.add(O.reshape(n, hp, wp, f)[:, :ho, :wo, :], self.params["b"], out=out)
+        else:
+            np.copyto(out, O.reshape(n, hp, wp, f)[:, :ho, :wo, :])
+        PROFILE.add("conv.crop_bias", t)
         if training:
             self._X, self._n, self._hpwp = X, n, (hp, wp)
         return out
 
     def _backward_shift(self, g):
-        t = time.perf_counter()
+        t = PROFILE.now()
         (kh, kw), (h, w, c) = self.kernel_size, self.in_shape
         ho, wo, f = self.out_shape
         (pt, _), (pl, _) = self.pads
         X, n, (hp, wp) = self._X, self._n, self._hpwp
         p, kk = n * hp * wp, kh * kw
+        if self.use_bias:
+            np.sum(g.reshape(-1, f), axis=0, out=self.grads["b"])
         # G: the output gradient on the full grid, behind `lead` zero rows; zero outside
         # Ho x Wo forever (only the valid part is ever written), so gcols[q, o] = G[q - off_o]
-        # is one strided view (negative steps over the kernel axes) copied once.
+        # is a strided view (negative steps over the kernel axes), copied chunk by chunk.
         lead = self._offsets(wp)[-1]
         Gp = self._buf.get("G", (lead + p, f), self.dtype, zero=True)
         G = Gp[lead:]
         G.reshape(n, hp, wp, f)[:, :ho, :wo, :] = g
         it = G.itemsize
-        view = as_strided(G, shape=(p, kh, kw, f), strides=(f * it, -wp * f * it, -f * it, it), writeable=False)
-        gcols = self._buf.get("gcols", (p, kk * f), self.dtype)
-        np.copyto(gcols.reshape(p, kh, kw, f), view)
-        t = PROFILE.add("conv.shift_copy", t)
-        dwt = _tdot(gcols, X)  # (K*F, C): block o is dW_o^T
-        self.grads["W"][...] = dwt.reshape(kh, kw, f, c).transpose(0, 1, 3, 2)
-        t = PROFILE.add("conv.gemm_dW", t)
-        if not self.needs_input_grad:
-            return None
         wt = self.params["W"].transpose(0, 1, 3, 2).reshape(kk * f, c)  # [W_0^T; W_1^T; ...]
-        dX = gcols @ wt
-        t = PROFILE.add("conv.gemm_dX", t)
+        dwt = np.zeros((kk * f, c), dtype=self.dtype)  # block o is dW_o^T
+        part = np.empty_like(dwt)
+        dX = np.empty((p, c), dtype=self.dtype) if self.needs_input_grad else None
+        starts, step = self._chunks(p, kk * f)
+        gbuf = self._buf.get("gcols", (step, kk * f), self.dtype)
+        t = PROFILE.add("conv.shift_copy", t)
+        for q0 in starts:
+            r = min(step, p - q0)
+            gc = gbuf[:r]
+            view = as_strided(G[q0:], shape=(r, kh, kw, f), strides=(f * it, -wp * f * it, -f * it, it), writeable=False)
+            np.copyto(gc.reshape(r, kh, kw, f), view)
+            t = PROFILE.add("conv.shift_copy", t)
+            dwt += np.matmul(gc.T, X[q0 : q0 + r], out=part)
+            t = PROFILE.add("conv.gemm_dW", t)
+            if dX is not None:
+                np.matmul(gc, wt, out=dX[q0 : q0 + r])
+                t = PROFILE.add("conv.gemm_dX", t)
+        self.grads["W"][...] = dwt.reshape(kh, kw, f, c).transpose(0, 1, 3, 2)
+        if dX is None:
+            return None
         return dX.reshape(n, hp, wp, c)[:, pt : pt + h, pl : pl + w, :]
 
     def _forward_im2col(self, x, training):
-        t = time.perf_counter()
+        # cols gets a trailing column of ones when there is a bias, so the bias rides along
+        # in the GEMM (and its gradient comes out of the dW GEMM as the last row).
+        t = PROFILE.now()
         n = x.shape[0]
         (kh, kw), c = self.kernel_size, self.in_shape[2]
         ho, wo, f = self.out_shape
+        m, k = n * ho * wo, kh * kw * c
         tag = "train" if training else "eval"
         xp = self._pad(x, tag)
-        cols = self._buf.get(tag + "cols", (n, ho, wo, kh, kw, c), x.dtype)
-        np.copyto(cols, self._windows(xp))  # im2col: the only copy of the input
-        cols2 = cols.reshape(n * ho * wo, kh * kw * c)
+        cols = self._buf.get(tag + "cols", (m, k + self.use_bias), x.dtype)
+        np.copyto(cols[:, :k].reshape(n, ho, wo, kh, kw, c), self._windows(xp))  # im2col: the only copy of the input
         t = PROFILE.add("conv.im2col", t)
-        out = np.matmul(cols2, self.params["W"].reshape(kh * kw * c, f))
+        wm = self.params["W"].reshape(k, f)
         if self.use_bias:
-            out += self.params["b"]
+            cols[:, k] = 1.0
+            wm = np.concatenate([wm, self.params["b"][None, :]])
+        out = np.matmul(cols, wm, out=self._buf.get(tag + "out", (m, f), x.dtype))
         PROFILE.add("conv.gemm", t)
         if training:
-            self._cols, self._n = cols2, n
+            self._cols, self._n = cols, n
         return out.reshape(n, ho, wo, f)
 
     def _backward_im2col(self, g):
-        t = time.perf_counter()
+        t = PROFILE.now()
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
         h, w, c = self.in_shape
         ho, wo, f = self.out_shape
-        n = self._n
+        n, k = self._n, kh * kw * c
         g = g.reshape(n * ho * wo, f)
-        wm = self.params["W"].reshape(kh * kw * c, f)
-        self.grads["W"][...] = _tdot(self._cols, g).reshape(kh, kw, c, f)
+        wm = self.params["W"].reshape(k, f)
+        dwb = _tdot(self._cols, g)  # (k [+1], f): dW rows, then db
+        self.grads["W"][...] = dwb[:k].reshape(kh, kw, c, f)
+        if self.use_bias:
+            self.grads["b"][...] = dwb[k]
         t = PROFILE.add("conv.gemm_dW", t)
         if not self.needs_input_grad:
             return None
@@ -332,7 +369,7 @@ class MaxPool2D(Layer):
         return self.out_shape
 
     def forward(self, x, training=False):
-        t = time.perf_counter()
+        t = PROFILE.now()
         (ph, pw), (sh, sw) = self.pool_size, self.strides
         ho, wo, c = self.out_shape
         win = sliding_window_view(x, (ph, pw), axis=(1, 2))[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw]
@@ -345,7 +382,7 @@ class MaxPool2D(Layer):
         return out
 
     def backward(self, grad_out):
-        t = time.perf_counter()
+        t = PROFILE.now()
         (ph, pw), (sh, sw) = self.pool_size, self.strides
         ho, wo, _ = self.out_shape
         dx = np.zeros(self._x_shape, dtype=grad_out.dtype)

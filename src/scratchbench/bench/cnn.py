@@ -1,0 +1,334 @@
+"""``python -m scratchbench.bench cnn``: the R7 CNN on MNIST, NumPy engine vs Keras vs the GEMM floor.
+
+R7 = Conv2D(64, 3, relu) -> Conv2D(32, 3, relu) -> Flatten -> Dense(10, softmax), adam
+(lr 1e-3), categorical cross-entropy, float32, batch 128, x/255. Both models start from the
+same weights. Epochs are interleaved (numpy, keras, numpy, keras, ...) so machine load hits
+both alike; the first NumPy epoch runs before TensorFlow is even imported, which is where the
+NumPy peak RSS is read. Test accuracy is taken after each model's first epoch. The median
+over ``--repeats`` epochs is reported, with every epoch's seconds in ``meta``.
+
+Floor = the epoch's conv + dense FLOPs (forward + backward, im2col view) / the FLOP rate this
+machine reaches on exactly those GEMM shapes (:mod:`scratchbench.bench.floor`).
+Writes ``reports/bench/cnn.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..paths import reports_dir
+from .floor import floor_seconds, gemm_flops, measure_gemm_rate
+
+IMPLS = ("numpy", "keras", "floor")
+R7_LAYERS = [
+    {"type": "conv2d", "filters": 64, "kernel_size": 3, "strides": 1, "padding": "valid", "activation": "relu"},
+    {"type": "conv2d", "filters": 32, "kernel_size": 3, "strides": 1, "padding": "valid", "activation": "relu"},
+    {"type": "flatten"},
+    {"type": "dense", "units": 10, "activation": "softmax"},
+]
+MODEL_CFG = {"layers": R7_LAYERS, "loss": "categorical_crossentropy", "init": {"name": "glorot_uniform"},
+             "bias_init": {"name": "zeros"}, "dtype": "float32", "input_scaling": "none"}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m scratchbench.bench cnn", description=__doc__.split("\n\n")[0])
+    p.add_argument("--samples", type=int, default=60000, help="training images per epoch (default 60000)")
+    p.add_argument("--test-samples", type=int, default=10000, help="test images for the accuracy (default 10000)")
+    p.add_argument("--repeats", type=int, default=3, help="timed epochs per implementation, median reported (default 3)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="BLAS / TensorFlow threads for both (default: all cores)")
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=512, help="images of an untimed warm-up pass; weights and optimizer are reset after it")
+    p.add_argument("--only", default=",".join(IMPLS), help=f"comma list of {','.join(IMPLS)} (default all)")
+    p.add_argument("--synthetic", action="store_true", help="random images instead of MNIST (smoke tests)")
+    p.add_argument("--out", type=Path, default=None, help="JSON output (default reports/bench/cnn.json)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    args.only = [s.strip() for s in args.only.split(",") if s.strip()]
+    bad = [s for s in args.only if s not in IMPLS]
+    if bad:
+        p.error(f"--only: unknown implementation(s) {bad}; valid: {', '.join(IMPLS)}")
+    for name in ("samples", "test_samples", "repeats", "batch_size", "threads"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')}: must be >= 1")
+    if args.warmup < 0:
+        p.error("--warmup: must be >= 0")
+    return args
+
+
+def load_mnist(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Train/test images as float32 NHWC in [0, 1] and int64 labels."""
+    if args.synthetic:
+        rng = np.random.default_rng(args.seed)
+        mk = lambda n: (rng.random((n, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, n))  # noqa: E731
+        return (*mk(args.samples), *mk(args.test_samples))
+    from ..data.features import FeatureError, load_features
+
+    try:
+        fs = load_features("mnist")
+    except FeatureError as exc:
+        raise SystemExit(f"bench cnn: MNIST features are missing ({exc}).\nRun `dvc repro featurize@mnist` first.") from None
+    if args.samples > len(fs.x_train):
+        raise SystemExit(f"bench cnn: --samples {args.samples} exceeds the {len(fs.x_train)} MNIST training images")
+
+    def scale(x: np.ndarray) -> np.ndarray:
+        x = x.reshape(len(x), 28, 28, 1).astype(np.float32)
+        x /= 255.0
+        return x
+
+    return (scale(fs.x_train[: args.samples]), fs.y_train[: args.samples].astype(np.int64),
+            scale(fs.x_test[: args.test_samples]), fs.y_test[: args.test_samples].astype(np.int64))
+
+
+# -- FLOPs and floor ---------------------------------------------------------------------------
+def step_shapes(batch: int) -> list[tuple[int, int, int]]:
+    """The GEMMs of one R7 training step in im2col form: forward, dW, and dX (not for the first layer)."""
+    c1, c2 = batch * 26 * 26, batch * 24 * 24
+    return [
+        (c1, 9, 64), (9, c1, 64),  # conv1: x @ W, cols.T @ dz (input gradient not needed)
+        (c2, 576, 32), (576, c2, 32), (c2, 32, 576),  # conv2
+        (batch, 18432, 10), (18432, batch, 10), (batch, 10, 18432),  # dense
+    ]
+
+
+def epoch_flops(samples: int) -> float:
+    return gemm_flops(step_shapes(1)) * samples
+
+
+# -- profiling ---------------------------------------------------------------------------------
+class LayerProfile:
+    """Wall time per layer call (forward/backward), head (loss) and optimizer step, via instance wrappers."""
+
+    def __init__(self, clock: Any = time.perf_counter) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.enabled = True
+        self.clock = clock
+
+    def wrap(self, obj: Any, attr: str, key: str) -> None:
+        fn = getattr(obj, attr)
+        secs = self.seconds
+
+        def timed(*a: Any, **k: Any) -> Any:
+            t0 = self.clock()
+            try:
+                return fn(*a, **k)
+            finally:
+                if self.enabled:
+                    secs[key] += self.clock() - t0
+
+        setattr(obj, attr, timed)
+
+    def instrument(self, net: Any, opt: Any) -> None:
+        for i, layer in enumerate(net._body):
+            name = type(layer).__name__
+            label = f"{i}:{name}({layer.name})" if hasattr(layer, "name") and name == "Activation" else f"{i}:{name}"
+            self.wrap(layer, "forward", f"{label} forward")
+            self.wrap(layer, "backward", f"{label} backward")
+        if net._head is not None:
+            self.wrap(net, "_head", "softmax+loss head")
+        self.wrap(opt, "step", "optimizer step")
+
+
+# -- runners -----------------------------------------------------------------------------------
+def _keras(threads: int):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TF already initialised in this process
+        pass
+    import keras
+
+    return keras
+
+
+class NumpyRunner:
+    def __init__(self, args: argparse.Namespace, x: np.ndarray, y: np.ndarray, init: list[np.ndarray]) -> None:
+        from ..scratch.conv import PROFILE
+        from ..scratch.network import Network
+        from ..scratch.optimizers import make_optimizer
+
+        self.args, self.x, self.y = args, x, y
+        self.net = Network.from_config(MODEL_CFG, (28, 28, 1), 10, args.seed)
+        if args.warmup:
+            self.net.fit(x[: args.warmup], y[: args.warmup], epochs=1, batch_size=args.batch_size,
+                         optimizer={"name": "adam", "learning_rate": args.learning_rate})
+        self.net.set_weights(init)  # back to the shared start, with a fresh optimizer
+        self.opt = make_optimizer({"name": "adam", "learning_rate": args.learning_rate})
+        self.profile = LayerProfile()
+        self.profile.instrument(self.net, self.opt)
+        self.conv_profile = PROFILE
+        PROFILE.reset()
+        PROFILE.enabled = True
+        self.epochs = 0
+
+    def epoch(self) -> float:
+        t0 = time.perf_counter()
+        self.net.fit(self.x, self.y, epochs=1, batch_size=self.args.batch_size, optimizer=self.opt, shuffle=True)
+        self.epochs += 1
+        return time.perf_counter() - t0
+
+    def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
+        self.profile.enabled = self.conv_profile.enabled = False  # profile training only
+        try:
+            return float(np.mean(self.net.predict(x) == y))
+        finally:
+            self.profile.enabled = self.conv_profile.enabled = True
+
+
+class KerasRunner:
+    def __init__(self, args: argparse.Namespace, x: np.ndarray, y: np.ndarray, init: list[np.ndarray]) -> None:
+        keras = _keras(args.threads)
+        self.args, self.x = args, x
+        self.onehot = np.eye(10, dtype=np.float32)[y]
+        layers = [keras.Input((28, 28, 1)), keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.Conv2D(32, 3, activation="relu"),
+                  keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
+        self.model = keras.Sequential(layers)
+        opt = keras.optimizers.Adam(learning_rate=args.learning_rate)
+        self.model.compile(optimizer=opt, loss="categorical_crossentropy")
+        opt.build(self.model.trainable_variables)
+        opt_state = [v.numpy() for v in opt.variables]
+        if args.warmup:  # traces the train function; then reset weights and optimizer state
+            self.model.fit(x[: args.warmup], self.onehot[: args.warmup], batch_size=args.batch_size, epochs=1, verbose=0)
+        for v, s in zip(opt.variables, opt_state):
+            v.assign(s)
+        self.model.set_weights(init)
+
+    def epoch(self) -> float:
+        t0 = time.perf_counter()
+        self.model.fit(self.x, self.onehot, batch_size=self.args.batch_size, epochs=1, shuffle=True, verbose=0)
+        return time.perf_counter() - t0
+
+    def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
+        return float(np.mean(self.model.predict(x, batch_size=1000, verbose=0).argmax(axis=1) == y))
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from ..scratch.network import Network
+
+    x, y, xt, yt = load_mnist(args)
+    init = Network.from_config(MODEL_CFG, (28, 28, 1), 10, args.seed).get_weights()
+    times: dict[str, list[float]] = {k: [] for k in args.only}
+    acc: dict[str, float | None] = {"numpy": None, "keras": None}
+    meta: dict[str, Any] = {}
+    flops = epoch_flops(len(x))
+    shapes = step_shapes(args.batch_size)
+    with threadpool_limits(limits=args.threads):
+        runners: dict[str, Any] = {}
+        if "numpy" in args.only:
+            runners["numpy"] = NumpyRunner(args, x, y, init)
+        for rep in range(args.repeats):
+            for name in args.only:
+                if name == "floor":
+                    times[name].append(floor_seconds(flops, measure_gemm_rate(shapes, np.float32, repeats=1, min_seconds=0.3)["median"]))
+                    continue
+                if name not in runners:  # Keras is built (and TF imported) only after the first NumPy epoch
+                    runners[name] = KerasRunner(args, x, y, init)
+                times[name].append(runners[name].epoch())
+                print(f"  epoch {rep + 1}/{args.repeats} {name}: {times[name][-1]:.2f} s", flush=True)
+                if rep == 0:
+                    acc[name] = runners[name].accuracy(xt, yt)
+                    if name == "numpy":
+                        meta["numpy_peak_rss_mb"] = _rss_mb() if "keras" not in runners else None
+        blas = [{k: i.get(k) for k in ("internal_api", "version", "num_threads")} for i in threadpool_info()]
+        peak = measure_gemm_rate([(2048, 2048, 2048)], np.float32, repeats=3, min_seconds=0.3)["best"]
+
+    result: dict[str, Any] = {k: (statistics.median(times[k]) if times.get(k) else None) for k in IMPLS}
+    result["numpy_test_acc"], result["keras_test_acc"] = acc["numpy"], acc["keras"]
+    if "numpy" in runners:
+        nr = runners["numpy"]
+        per_epoch = lambda d: {k: v / nr.epochs for k, v in sorted(d.items(), key=lambda kv: -kv[1])}  # noqa: E731
+        result["profile"] = {"layers_seconds_per_epoch": per_epoch(nr.profile.seconds),
+                             "conv_internals_seconds_per_epoch": per_epoch(nr.conv_profile.seconds),
+                             "epoch_seconds_mean": statistics.fmean(times["numpy"])}
+        nr.conv_profile.enabled = False
+    ratios = {}
+    if result["numpy"] and result["keras"]:
+        ratios["numpy_over_keras"] = result["numpy"] / result["keras"]
+    if result["numpy"] and result["floor"]:
+        ratios["floor_fraction_reached"] = result["floor"] / result["numpy"]
+    if result["keras"] and result["floor"]:
+        ratios["keras_floor_fraction_reached"] = result["floor"] / result["keras"]
+    meta.update({
+        "samples": len(x), "test_samples": len(xt), "batch_size": args.batch_size, "repeats": args.repeats,
+        "threads": args.threads, "learning_rate": args.learning_rate, "warmup": args.warmup,
+        "data": "synthetic" if args.synthetic else "mnist",
+        "architecture": "Conv2D(64,3,relu)-Conv2D(32,3,relu)-Flatten-Dense(10,softmax), adam, CCE, float32",
+        "epoch_gflop": flops / 1e9, "gemm_rate_gflops_step_shapes": flops / result["floor"] / 1e9 if result["floor"] else None,
+        "gemm_rate_gflops_2048_square": peak / 1e9, "floor_at_square_rate": flops / peak,
+        "all_seconds": times, "ratios": ratios, "process_peak_rss_mb": _rss_mb(),
+        "cpu_count": os.cpu_count(), "machine": platform.machine(), "load_average": list(os.getloadavg()), "blas": blas,
+        "versions": {"python": platform.python_version(), "numpy": np.__version__},
+        "timestamp_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    })
+    result["meta"] = meta
+    return result
+
+
+def report(result: dict[str, Any]) -> str:
+    m = result["meta"]
+    fmt = lambda v, f="{:.2f}": "-" if v is None else f.format(v)  # noqa: E731
+    lines = [f"R7 CNN, one epoch of {m['samples']} images, batch {m['batch_size']}, {m['threads']} thread(s), "
+             f"median of {m['repeats']} (load avg {m['load_average'][0]:.1f}):",
+             f"  numpy  {fmt(result['numpy'])} s   test acc after 1 epoch {fmt(result['numpy_test_acc'], '{:.4f}')}",
+             f"  keras  {fmt(result['keras'])} s   test acc after 1 epoch {fmt(result['keras_test_acc'], '{:.4f}')}",
+             f"  floor  {fmt(result['floor'])} s   ({fmt(m['gemm_rate_gflops_step_shapes'], '{:.0f}')} GFLOP/s on the step's GEMM shapes; "
+             f"{m['epoch_gflop']:.0f} GFLOP per epoch; square-GEMM rate {m['gemm_rate_gflops_2048_square']:.0f} GFLOP/s -> {m['floor_at_square_rate']:.2f} s)"]
+    r = m["ratios"]
+    if "numpy_over_keras" in r:
+        lines.append(f"  numpy / keras = {r['numpy_over_keras']:.2f}x")
+    if "floor_fraction_reached" in r:
+        lines.append(f"  numpy reaches {100 * r['floor_fraction_reached']:.0f}% of the floor speed"
+                     + (f" (keras {100 * r['keras_floor_fraction_reached']:.0f}%)" if "keras_floor_fraction_reached" in r else ""))
+    if m.get("numpy_peak_rss_mb"):
+        lines.append(f"  numpy peak RSS (before TensorFlow loads, data included): {m['numpy_peak_rss_mb']:.0f} MB; process peak {m['process_peak_rss_mb']:.0f} MB")
+    prof = result.get("profile")
+    if prof:
+        total = prof["epoch_seconds_mean"]
+        lines.append(f"Where a NumPy epoch goes (mean {total:.2f} s):")
+        layer_sum = 0.0
+        for k, v in prof["layers_seconds_per_epoch"].items():
+            layer_sum += v
+            lines.append(f"  {k:<34} {v:7.2f} s  {100 * v / total:5.1f}%")
+        lines.append(f"  {'other (batch gather, bookkeeping)':<34} {total - layer_sum:7.2f} s  {100 * (total - layer_sum) / total:5.1f}%")
+        lines.append("Inside the conv layers:")
+        for k, v in prof["conv_internals_seconds_per_epoch"].items():
+            lines.append(f"  {k:<34} {v:7.2f} s  {100 * v / total:5.1f}%")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    result = run(args)
+    print(report(result))
+    out = args.out or reports_dir() / "bench" / "cnn.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2, default=float) + "\n")
+    os.replace(tmp, out)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
