@@ -170,3 +170,27 @@ def test_missing_store_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.db"):
         load_runs(uri)
     assert not (tmp_path / "nope.db").exists()
+
+
+def test_dvc_plots_show_renders_report_data(built, tmp_path):
+    """The report's plot data and figures render with the real `dvc plots show` (dvc.yaml's definitions)."""
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+
+    out, _ = built
+    repo_dvc = yaml.safe_load((Path(__file__).resolve().parents[2] / "dvc.yaml").read_text())
+    repo = tmp_path / "repo"
+    shutil.copytree(out, repo / "reports")
+    (repo / "dvc.yaml").write_text(yaml.safe_dump({"plots": repo_dvc["plots"]}))
+    dvc = Path(sys.executable).with_name("dvc")
+    subprocess.run([str(dvc), "init", "--no-scm", "-q"], cwd=repo, check=True)
+    res = subprocess.run([str(dvc), "plots", "show", "--json"], cwd=repo, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    shown = json.loads(res.stdout)["data"]
+    curves = [k for k in shown if k.startswith("reports/plots/curves/")]
+    assert any("catvnoncat" in k for k in curves), list(shown)
+    assert all(shown[k] and "errors" not in shown[k][0] for k in curves), "curve plots did not render"
+    assert "reports/figures/accuracy_vs_time.png" in shown

@@ -1,0 +1,59 @@
+"""Pure helpers of the report: Pareto front, best-value marking, aggregation, filters."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from scratchbench.report.collect import Aggregate, RunRecord, group_runs, parse_tag_filters
+from scratchbench.report.figures import confusion_matrix, pareto_front
+from scratchbench.report.tables import build_tables, threads_text
+
+
+def _run(rid: str, impl: str, seed: str, acc: float, fit: float, lr: str = "0.1") -> RunRecord:
+    return RunRecord(rid, "scratchbench/moons", 0, "FINISHED",
+                     {"implementation": impl, "dataset": "moons", "experiment": "r10_moons", "seed": seed},
+                     {"optimizer.learning_rate": lr, "seed": seed}, {"test_accuracy": acc, "fit_seconds": fit})
+
+
+def test_pareto_front():
+    pts = [(1.0, 0.5), (2.0, 0.9), (3.0, 0.8), (0.5, 0.4), (2.0, 0.95)]
+    assert pareto_front(pts) == [3, 0, 4]
+
+
+def test_aggregate_and_grouping_over_seeds():
+    runs = [_run("a", "numpy_mlp", "0", 0.8, 1.0), _run("b", "numpy_mlp", "1", 0.9, 3.0),
+            _run("c", "keras_mlp", "0", 0.7, 0.5)]
+    groups = group_runs(runs)
+    numpy = next(g for g in groups if g.implementation == "numpy_mlp")
+    agg = numpy.metric("test_accuracy")
+    assert (agg.n, agg.mean) == (2, pytest.approx(0.85)) and agg.sd == pytest.approx(math.sqrt(0.005))
+    assert Aggregate.of([None, float("nan")]) is None
+
+
+def test_differing_configs_get_their_own_labelled_rows():
+    groups = group_runs([_run("a", "numpy_mlp", "0", 0.8, 1.0, lr="0.1"), _run("b", "numpy_mlp", "0", 0.9, 1.0, lr="0.5")])
+    assert sorted(g.label for g in groups) == ["numpy_mlp (r10_moons, learning_rate=0.1)",
+                                               "numpy_mlp (r10_moons, learning_rate=0.5)"]
+
+
+def test_best_marking_and_full_ties():
+    (table,) = build_tables(group_runs([_run("a", "numpy_mlp", "0", 0.8, 1.0), _run("c", "keras_mlp", "0", 0.8, 0.5)]))
+    acc_col, fit_col = table.columns.index("Test accuracy (mean ± sd, n)"), table.columns.index("Fit time (s)")
+    assert not any(row[acc_col].best for row in table.rows), "a full tie marks nothing"
+    best = [row[0].text for row in table.rows if row[fit_col].best]
+    assert best == ["keras_mlp (r10_moons)"]
+
+
+def test_parse_tag_filters_and_threads():
+    assert parse_tag_filters(["profile=quick", "seed=1"]) == {"profile": "quick", "seed": "1"}
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_tag_filters(["profile"])
+    assert threads_text('{"tf_intra_op": 2, "blas": 1}') == "blas=1 tf_intra_op=2"
+
+
+def test_confusion_matrix():
+    cm = confusion_matrix(np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2]), 3)
+    assert cm.tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
