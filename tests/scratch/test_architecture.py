@@ -117,3 +117,18 @@ def test_initializers_ranges_and_errors():
     assert set(INITIALIZERS) >= {"randn", "uniform", "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "zeros"}
     with pytest.raises(ValueError, match=r"initializer 'randn' got unknown parameter\(s\) \['std'\]"):
         initialize({"name": "randn", "std": 1}, (2,), 1, 1, rng)
+
+
+def test_r10_legacy_out_in_layout_replays_the_notebook_draws():
+    # the R10 notebook: np.random.seed(2); W = randn(out, in) * 0.1; b = randn(out, 1) * 0.1, layer by layer
+    spec = {"name": "randn", "scale": 0.1, "layout": "out_in"}
+    cfg = {"layers": R10, "loss": "binary_crossentropy", "dtype": "float64", "rng": "legacy", "init": spec, "bias_init": spec}
+    net = Network.from_config(cfg, (2,), 2, seed=2)
+    np.random.seed(2)
+    expected = []
+    for n_in, n_out in [(2, 4), (4, 6), (6, 6), (6, 4), (4, 1)]:
+        expected += [(np.random.randn(n_out, n_in) * 0.1).T, (np.random.randn(n_out, 1) * 0.1).ravel()]
+    for got, want in zip(net.get_weights(), expected):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="layout must be 'in_out' or 'out_in'"):
+        initialize({"name": "zeros", "layout": "nhwc"}, (2, 2), 2, 2, np.random.default_rng(0))

@@ -1,5 +1,7 @@
 """Weight initializers: a table of small functions, Keras-compatible names and layouts.
 
+Spec: ``{"name": ..., **params, "layout": "in_out" | "out_in"}`` (layout optional).
+
 Every initializer draws in float64 and casts to ``dtype``, so the same seed gives the same
 values (up to rounding) in float32 and float64. ``rng`` may be a ``numpy.random.Generator``
 or a legacy ``numpy.random.RandomState`` (R1-R3 reproduce ``np.random.seed(1)`` scripts).
@@ -90,10 +92,12 @@ def check_spec(spec: Mapping[str, Any] | str | None, where: str = "init") -> dic
     name = spec["name"]
     if name not in INITIALIZERS:
         raise ValueError(f"{where}: unknown initializer {name!r}; valid names: {', '.join(sorted(INITIALIZERS))}")
-    extra = set(spec) - {"name"} - _PARAMS.get(name, set())
+    extra = set(spec) - {"name", "layout"} - _PARAMS.get(name, set())
     if extra:
         allowed = sorted(_PARAMS.get(name, set()))
         raise ValueError(f"{where}: initializer {name!r} got unknown parameter(s) {sorted(extra)}; allowed: {allowed}")
+    if spec.get("layout", "in_out") not in ("in_out", "out_in"):
+        raise ValueError(f"{where}: layout must be 'in_out' or 'out_in', got {spec['layout']!r}")
     return dict(spec)
 
 
@@ -105,8 +109,16 @@ def initialize(
     rng: Rng,
     dtype: Any = np.float32,
 ) -> np.ndarray:
-    """Draw an array of ``shape`` with the initializer named in ``spec`` (e.g. ``{"name": "randn", "scale": 0.01}``)."""
+    """Draw an array of ``shape`` with the initializer named in ``spec`` (e.g. ``{"name": "randn", "scale": 0.01}``).
+
+    ``layout: out_in`` draws a 2-D weight as (out, in) and transposes it, replaying scripts
+    that store ``W`` as (out, in) (R9-R11: ``np.random.randn(n_out, n_in) * 0.01``).
+    """
     spec = check_spec(spec)
-    params = {k: v for k, v in spec.items() if k != "name"}
-    values = INITIALIZERS[spec["name"]](rng, tuple(shape), int(fan_in), int(fan_out), **params)
+    params = {k: v for k, v in spec.items() if k not in ("name", "layout")}
+    transpose = spec.get("layout") == "out_in" and len(shape) == 2
+    draw_shape = tuple(shape)[::-1] if transpose else tuple(shape)
+    values = INITIALIZERS[spec["name"]](rng, draw_shape, int(fan_in), int(fan_out), **params)
+    if transpose:
+        values = values.T
     return np.ascontiguousarray(values, dtype=dtype)
