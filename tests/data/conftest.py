@@ -34,7 +34,7 @@ def http_server() -> Iterator[Callable[..., str]]:
     def start(folder: Path, handler: type[SimpleHTTPRequestHandler] = _QuietHandler) -> str:
         srv = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
         srv.daemon_threads = True
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(srv)
         return f"http://127.0.0.1:{srv.server_address[1]}"
 

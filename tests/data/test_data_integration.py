@@ -70,6 +70,8 @@ def test_dvc_repro_fetch_featurize(mirror_dir: Path, tmp_path: Path) -> None:
            "DVC_NO_ANALYTICS": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     dvc = [sys.executable, "-m", "dvc"]
     before = _snapshot(REPO / "data")
+    # link instead of copying ~100 MB into the temp repo's cache (local config, not the tracked one)
+    subprocess.run([*dvc, "config", "--local", "cache.type", "reflink,hardlink,copy"], cwd=work, env=env, check=True)
 
     first = subprocess.run([*dvc, "repro", "fetch", "featurize"], cwd=work, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
