@@ -274,7 +274,9 @@ class Conv2D(Layer):
         G = Gp[lead:]
         G.reshape(n, hp, wp, f)[:, :ho, :wo, :] = g
         it = G.itemsize
-        wt = self.params["W"].transpose(0, 1, 3, 2).reshape(kk * f, c)  # [W_0^T; W_1^T; ...]
+        # within a kernel row i the kw shifted copies of G are kw*F contiguous floats (in
+        # reverse j order), so gcols blocks are ordered (i, kw-1-j) and each row copy is long
+        wt = self.params["W"][:, ::-1].transpose(0, 1, 3, 2).reshape(kk * f, c)  # [W_(0,kw-1)^T; ...]
         dwt = np.zeros((kk * f, c), dtype=self.dtype)  # block o is dW_o^T
         part = np.empty_like(dwt)
         dX = np.empty((p, c), dtype=self.dtype) if self.needs_input_grad else None
@@ -284,15 +286,15 @@ class Conv2D(Layer):
         for q0 in starts:
             r = min(step, p - q0)
             gc = gbuf[:r]
-            view = as_strided(G[q0:], shape=(r, kh, kw, f), strides=(f * it, -wp * f * it, -f * it, it), writeable=False)
-            np.copyto(gc.reshape(r, kh, kw, f), view)
+            view = as_strided(Gp[lead + q0 - kw + 1 :], shape=(r, kh, kw * f), strides=(f * it, -wp * f * it, it), writeable=False)
+            np.copyto(gc.reshape(r, kh, kw * f), view)
             t = PROFILE.add("conv.shift_copy", t)
             dwt += np.matmul(gc.T, X[q0 : q0 + r], out=part)
             t = PROFILE.add("conv.gemm_dW", t)
             if dX is not None:
                 np.matmul(gc, wt, out=dX[q0 : q0 + r])
                 t = PROFILE.add("conv.gemm_dX", t)
-        self.grads["W"][...] = dwt.reshape(kh, kw, f, c).transpose(0, 1, 3, 2)
+        self.grads["W"][...] = dwt.reshape(kh, kw, f, c)[:, ::-1].transpose(0, 1, 3, 2)
         if dX is None:
             return None
         return dX.reshape(n, hp, wp, c)[:, pt : pt + h, pl : pl + w, :]
