@@ -1,14 +1,24 @@
 """Image layers for the from-scratch engine: Conv2D, MaxPool2D, Flatten, Dropout (NHWC).
 
-Convolution is im2col + one BLAS matmul. ``sliding_window_view`` gives every kh x kw
-window as a zero-copy view; it is copied once into a reused buffer laid out like the
-kernel (kh, kw, cin) so ``cols @ W.reshape(-1, cout)`` is the whole layer. The backward
-pass reuses those columns for dW and scatters dCols back with one strided add per kernel
-offset (col2im): kh*kw Python iterations, never one per pixel or sample.
+Conv2D has two exact algorithms; ``build`` picks one (``layer.algorithm``):
 
-Shapes and padding follow Keras (``W`` is HWIO, ``same`` pads ``total//2`` before and the
-rest after, so stride 2 pads asymmetrically). Conv2D is linear: the engine appends the
-activation as its own layer.
+- ``im2col`` (strides > 1, or few input channels such as the first MNIST layer):
+  ``sliding_window_view`` gives every kh x kw window as a zero-copy view, copied once into
+  a reused buffer laid out like the kernel (kh, kw, cin) plus a column of ones, so
+  ``cols @ [W; b]`` is the whole layer. Backward reuses the columns for dW (and db) and
+  scatters dCols back with one strided add per kernel offset (col2im).
+- ``shift`` (stride 1, cin >= 8, the costly layers): flatten the padded input to X with
+  P = N*Hp*Wp rows; kernel offset (i, j) is then a shift by ``i*Wp + j`` rows, so output
+  row r = sum_o X[r + off_o] @ W_o on the full Hp x Wp grid (rows outside Ho x Wo are
+  dropped). There is no im2col copy: per cache-sized chunk of rows one GEMM
+  ``X @ [W_0 | ... | W_K]`` and K shifted adds. Backward copies the K shifted views of the
+  (zero-extended) output gradient chunk by chunk and gets dW and dX from one GEMM each.
+
+Python loops run over kernel offsets and row chunks only, never over pixels or samples;
+scratch buffers are reused across batches of the same shape. Shapes and padding follow
+Keras (``W`` is HWIO, ``same`` pads ``total//2`` before and the rest after, so stride 2
+pads asymmetrically). Conv2D is linear: the engine appends the activation as its own layer.
+Returned arrays may be reused buffers that the next call of the same mode overwrites.
 """
 
 from __future__ import annotations
@@ -188,15 +198,7 @@ class Conv2D(Layer):
         v = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw]
         return v.transpose(0, 1, 2, 4, 5, 3)
 
-    # -- forward / backward ---------------------------------------------------------------
-    # Two exact algorithms: "shift" for stride 1 with enough input channels (the costly
-    # layers), plain im2col otherwise. ``self.algorithm`` says which one build picked.
-    #
-    # shift: flatten the padded input to X (P = N*Hp*Wp rows, C). A kernel offset (i, j)
-    # is then a shift of off = i*Wp + j rows, so output row p = sum_o X[p + off_o] @ W_o on
-    # the full Hp x Wp grid (the rows outside Ho x Wo are discarded). No im2col copy: one
-    # GEMM X @ [W_0 .. W_K] and K shifted adds; backward builds the K shifted copies of the
-    # (zero-extended) output gradient once and gets dW and dX from one GEMM each.
+    # -- forward / backward (the two algorithms are described in the module docstring) ----
 
     def forward(self, x, training=False):
         x = np.asarray(x)

@@ -1,0 +1,42 @@
+"""Smoke test of ``python -m scratchbench.bench cnn`` on tiny synthetic data (NumPy + floor; no TensorFlow)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scratchbench.bench import cnn
+
+
+def test_bench_cnn_writes_the_contract_keys(tmp_path, capsys):
+    out = tmp_path / "cnn.json"
+    rc = cnn.main(["--synthetic", "--samples", "96", "--test-samples", "40", "--repeats", "2", "--warmup", "32",
+                   "--batch-size", "32", "--only", "numpy,floor", "--threads", "1", "--out", str(out)])
+    assert rc == 0
+    result = json.loads(out.read_text())
+    assert {"numpy", "keras", "floor", "numpy_test_acc", "keras_test_acc"} <= set(result)
+    assert result["numpy"] > 0 and result["floor"] > 0
+    assert result["keras"] is None and result["keras_test_acc"] is None  # not run with --only numpy,floor
+    assert 0.0 <= result["numpy_test_acc"] <= 1.0
+    assert len(result["meta"]["all_seconds"]["numpy"]) == 2
+    assert result["meta"]["epoch_gflop"] == pytest.approx(cnn.epoch_flops(96) / 1e9)
+    assert result["meta"]["numpy_peak_rss_mb"] > 0
+    prof = result["profile"]
+    assert any("Conv2D backward" in k for k in prof["layers_seconds_per_epoch"])
+    assert {"conv.gemm", "conv.gemm_dW", "conv.gemm_dX"} <= set(prof["conv_internals_seconds_per_epoch"])
+    text = capsys.readouterr().out
+    assert "of the floor speed" in text and "Inside the conv layers" in text
+
+
+def test_r7_flops_count():
+    # per image: conv1 26*26*9*64, conv2 24*24*576*32, dense 18432*10 MACs; x2 FLOPs; fwd + dW (+ dX but conv1)
+    conv1, conv2, dense = 26 * 26 * 9 * 64, 24 * 24 * 576 * 32, 18432 * 10
+    assert cnn.epoch_flops(1) == 2 * (2 * conv1 + 3 * conv2 + 3 * dense)
+
+
+@pytest.mark.parametrize("argv,match", [(["--only", "torch"], "unknown implementation"), (["--samples", "0"], "samples")])
+def test_bench_cnn_rejects_bad_options(argv, match, capsys):
+    with pytest.raises(SystemExit):
+        cnn.parse_args(argv)
+    assert match in capsys.readouterr().err
