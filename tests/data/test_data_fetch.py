@@ -25,7 +25,7 @@ def files_under(folder: Path) -> list[Path]:
 
 @pytest.fixture
 def mirror(tmp_path: Path) -> Path:
-    root = tmp_path / "mirror"
+    root = tmp_path / "the mirror"  # a space: file:// URLs must be decoded
     (root / REL).parent.mkdir(parents=True)
     (root / REL).write_bytes(PAYLOAD)
     return root
@@ -121,6 +121,7 @@ def test_mirror_failure_falls_back_to_upstream(mirror: Path, dest: Path, http_se
 
 def test_folder_mirror_plain_and_file_url(mirror: Path, dest: Path) -> None:
     a = F.fetch_file(RF, dest / "a.bin", mirror=str(mirror), upstream=False)
+    assert "%20" in mirror.as_uri()
     b = F.fetch_file(RF, dest / "b.bin", mirror=mirror.as_uri(), upstream=False)
     assert a.read_bytes() == b.read_bytes() == PAYLOAD
 

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
-from urllib.parse import quote, unquote, urlparse
+from urllib.parse import quote, urlparse
 from urllib.request import url2pathname
 
 from scratchbench import paths
@@ -62,7 +62,7 @@ def _mirror_source(mirror: str, rf: RemoteFile) -> tuple[str, str]:
     if scheme in ("http", "https"):
         return "http", mirror.rstrip("/") + "/" + quote(rf.path)
     if scheme == "file":
-        base = Path(url2pathname(unquote(urlparse(mirror).path)))
+        base = Path(url2pathname(urlparse(mirror).path))
         return "file", str(base / rf.path)
     if len(scheme) > 1:
         raise ValueError(f"mirror {mirror!r}: unsupported scheme {scheme!r} (use a folder, file://, http:// or https://)")
