@@ -225,3 +225,26 @@ def test_wrong_input_shape_is_a_clear_error():
     conv.build((8, 8, 1), np.random.default_rng(0), np.float32)
     with pytest.raises(ValueError, match=r"conv2d expected input \(N, 8, 8, 1\)"):
         conv.forward(np.zeros((2, 8, 8, 3), np.float32))
+
+
+def test_conv_network_saves_and_loads(tmp_path):
+    """A Network with every image layer round-trips through save/load with identical predictions."""
+    from scratchbench.scratch.network import Network
+
+    layers = [
+        {"type": "conv2d", "filters": 4, "kernel_size": 3, "padding": "same", "activation": "relu"},
+        {"type": "maxpool2d", "pool_size": 2},
+        {"type": "conv2d", "filters": 8, "kernel_size": 3, "strides": 2, "activation": "tanh"},
+        {"type": "dropout", "rate": 0.3},
+        {"type": "flatten"},
+        {"type": "dense", "units": 3, "activation": "softmax"},
+    ]
+    net = Network.from_config({"layers": layers, "loss": "categorical_crossentropy", "input_scaling": "unit"}, (10, 10, 1), 3, seed=0)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (20, 10, 10, 1), dtype=np.uint8)
+    y = rng.integers(0, 3, 20)
+    net.fit(x, y, epochs=2, batch_size=8, optimizer={"name": "adam", "learning_rate": 0.01})
+    path = net.save(tmp_path / "cnn")
+    again = Network.load(path)
+    np.testing.assert_array_equal(again.predict_proba(x), net.predict_proba(x))
+    assert net.predict_proba(x).shape == (20, 3)
