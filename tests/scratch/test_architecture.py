@@ -132,3 +132,20 @@ def test_r10_legacy_out_in_layout_replays_the_notebook_draws():
         np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match="layout must be 'in_out' or 'out_in'"):
         initialize({"name": "zeros", "layout": "nhwc"}, (2, 2), 2, 2, np.random.default_rng(0))
+
+
+def test_structured_config_shapes_are_accepted():
+    # what a Hydra structured config hands over: unset fields as None, names as str enums
+    from enum import Enum
+
+    class Act(str, Enum):
+        relu = "relu"
+        softmax = "softmax"
+
+    cfg = {"layers": [{"type": None, "units": 4, "activation": Act.relu, "alpha": None},
+                      {"units": 3, "activation": Act.softmax, "rate": None}],
+           "init": {"name": "uniform", "scale": None, "low": -0.5, "high": 0.5}, "bias_init": None,
+           "hidden_activation": "relu", "output_activation": "sigmoid", "layers_dims": None, "dtype": "float64"}
+    net = Network.from_config(cfg, (2,), 3, 0)
+    assert [type(l).__name__ for l in net.layers] == ["Dense", "Activation", "Dense", "Activation"]
+    assert net.layers[1].name == "relu" and np.abs(net.get_weights()[0]).max() <= 0.5

@@ -142,6 +142,7 @@ ACTIVATION_PARAMS: dict[str, set[str]] = {"leaky_relu": {"alpha"}}
 
 def check_activation(name: object, params: dict | None = None, where: str = "activation") -> str:
     """Raise a ValueError listing valid names if ``name`` (or one of its params) is unknown."""
+    name = getattr(name, "value", name)  # str enums from structured configs
     if name not in ACTIVATIONS:
         raise ValueError(f"{where}: unknown activation {name!r}; valid names: {', '.join(ACTIVATIONS)}")
     extra = set(params or {}) - ACTIVATION_PARAMS.get(str(name), set())

@@ -58,7 +58,7 @@ def _positive_int(value: Any, where: str) -> int:
 
 
 def _activation(spec: Mapping[str, Any], where: str, default: str = "linear") -> dict[str, Any]:
-    name = spec.get("activation") or default
+    name = getattr(spec.get("activation"), "value", spec.get("activation")) or default
     params = {k: spec[k] for k in ACTIVATION_PARAMS.get(str(name), set()) if spec.get(k) is not None}
     try:
         check_activation(name, params, where=f"{where}.activation")
@@ -100,8 +100,8 @@ def _from_layers_dims(model_cfg: Mapping[str, Any]) -> list[dict[str, Any]]:
         raise ArchitectureError(f"model.layers_dims: expected a list [n_in, ..., n_out] of at least 2 sizes, got {dims!r}")
     for i, d in enumerate(dims):
         _positive_int(d, f"model.layers_dims[{i}]")
-    hidden = model_cfg.get("hidden_activation") or "relu"
-    output = model_cfg.get("output_activation") or "sigmoid"
+    hidden = getattr(model_cfg.get("hidden_activation"), "value", model_cfg.get("hidden_activation")) or "relu"
+    output = getattr(model_cfg.get("output_activation"), "value", model_cfg.get("output_activation")) or "sigmoid"
     specs = []
     for i, units in enumerate(dims[1:]):
         last = i == len(dims) - 2
@@ -135,7 +135,7 @@ def normalize_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...],
         prefix = "model.layers"
     else:
         raise ArchitectureError("model: no architecture; set 'layers' (list of layer dicts) or 'layers_dims'")
-    if "loss" in model_cfg and model_cfg["loss"] is not None:
+    if model_cfg.get("loss") is not None:
         try:
             check_loss(model_cfg["loss"], where="model.loss")
         except ValueError as exc:
@@ -149,6 +149,7 @@ def normalize_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...],
         where = f"{prefix}[{i}]"
         if not isinstance(spec, Mapping):
             raise ArchitectureError(f"{where}: expected a dict, got {spec!r}")
+        spec = {k: getattr(v, "value", v) for k, v in spec.items() if v is not None}  # unset fields / enums -> plain
         raw_type = str(spec.get("type", "dense")).lower()
         kind = _ALIASES.get(raw_type, raw_type)
         if kind not in LAYER_TYPES:
@@ -219,7 +220,7 @@ def normalize_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...],
     if shape[0] not in ok:
         want = "1 (sigmoid) or 2 (softmax)" if n_outputs == 2 else str(n_outputs)
         raise ArchitectureError(f"{prefix}[{len(specs) - 1}].units: last layer has {shape[0]} units but the data needs {want}")
-    if model_cfg.get("loss") == "categorical_crossentropy" and shape[0] == 1:
+    if getattr(model_cfg.get("loss"), "value", model_cfg.get("loss")) == "categorical_crossentropy" and shape[0] == 1:
         raise ArchitectureError(f"model.loss: categorical_crossentropy needs >= 2 output units; use binary_crossentropy with 1 unit")
     return out
 

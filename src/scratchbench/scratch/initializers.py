@@ -87,8 +87,9 @@ def check_spec(spec: Mapping[str, Any] | str | None, where: str = "init") -> dic
         raise ValueError(f"{where}: missing initializer spec")
     if isinstance(spec, str):
         spec = {"name": spec}
-    if not isinstance(spec, Mapping) or "name" not in spec:
+    if not isinstance(spec, Mapping) or spec.get("name") is None:
         raise ValueError(f"{where}: expected a mapping with a 'name' key, got {spec!r}")
+    spec = {k: getattr(v, "value", v) for k, v in spec.items() if v is not None}  # unset fields / enums -> plain
     name = spec["name"]
     if name not in INITIALIZERS:
         raise ValueError(f"{where}: unknown initializer {name!r}; valid names: {', '.join(sorted(INITIALIZERS))}")

@@ -95,6 +95,7 @@ LOSSES: dict[str, LossFn] = {
 
 
 def check_loss(name: object, where: str = "loss") -> str:
+    name = getattr(name, "value", name)  # str enums from structured configs
     if name not in LOSSES:
         raise ValueError(f"{where}: unknown loss {name!r}; valid names: {', '.join(LOSSES)}")
     return str(name)

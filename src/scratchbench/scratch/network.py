@@ -99,6 +99,7 @@ class Network:
     @classmethod
     def from_config(cls, model_cfg: Mapping[str, Any], input_shape: tuple[int, ...], n_outputs: int, seed: int) -> "Network":
         """Build from the run config's ``model`` section (see ``conf/model``)."""
+        model_cfg = {k: getattr(v, "value", v) for k, v in dict(model_cfg).items()}  # str enums -> plain
         canonical = normalize_layers(model_cfg, tuple(input_shape), int(n_outputs))
         return cls(
             canonical, tuple(input_shape), int(n_outputs),
