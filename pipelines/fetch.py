@@ -20,7 +20,8 @@ def main(argv: list[str]) -> int:
     p = fetch_params()
     mirror = os.environ.get(MIRROR_ENV) or p["mirror"]
     try:
-        got = fetch_dataset(argv[0], mirror=mirror, upstream=bool(p["upstream"]), timeout=float(p["timeout"]))
+        got = fetch_dataset(argv[0], mirror=mirror, upstream=bool(p["upstream"]), timeout=float(p["timeout"]),
+                            workers=int(p["workers"]))
     except (FetchError, KeyError, ValueError) as e:
         print(f"fetch {argv[0]} failed:\n{e}", file=sys.stderr)
         return 1

@@ -186,3 +186,30 @@ def test_fetch_dataset_over_http_from_mirror_copy(mirror_dir: Path, tmp_path: Pa
     got[0].write_bytes(b"garbage")
     F.fetch_dataset("mnist", mirror=url, dest_dir=tmp_path / "raw", upstream=False, only=wanted)
     assert F.sha256_file(got[0]) == {r.relpath: r.sha256 for r in files("mnist")}[got[0].name]
+
+
+@pytest.mark.integration
+def test_parallel_fetch_over_http(mirror_dir: Path, tmp_path: Path, http_server) -> None:
+    wanted = [r.path for r in files("fruits360")[:24]]
+    served = tmp_path / "served"
+    for rel in wanted:
+        (served / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(mirror_dir / rel, served / rel)
+    url = http_server(served)
+    got = F.fetch_dataset("fruits360", mirror=url, dest_dir=tmp_path / "ok", upstream=False, only=wanted, workers=4)
+    assert len(got) == 24 and all(F.sha256_file(p) == r.sha256 for p, r in zip(got, files("fruits360")[:24]))
+    # one corrupt file on the server: one FetchError naming it, no partial or corrupt file on disk
+    bad = wanted[13]
+    (served / bad).write_bytes(b"\xff\xd8 not the right jpeg")
+    with pytest.raises(F.FetchError) as ei:
+        F.fetch_dataset("fruits360", mirror=url, dest_dir=tmp_path / "bad", upstream=False, only=wanted, workers=4)
+    assert bad in str(ei.value) and "sha256 mismatch" in str(ei.value)
+    left = files_under(tmp_path / "bad")
+    assert all(not p.name.endswith(".part") and not p.name.startswith("tmp") for p in left)
+    expected = {r.relpath: r.sha256 for r in files("fruits360")}
+    assert all(F.sha256_file(p) == expected[str(p.relative_to(tmp_path / "bad"))] for p in left)
+
+
+def test_workers_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        F.fetch_dataset("fruits360", mirror="/nowhere", upstream=False, workers=0)

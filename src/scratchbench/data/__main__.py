@@ -22,6 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     "(default: $SCRATCHBENCH_DATA_MIRROR)")
     f.add_argument("--no-upstream", action="store_true", help="never fall back to the upstream URLs")
     f.add_argument("--timeout", type=float, default=60.0, help="HTTP timeout in seconds")
+    f.add_argument("--workers", type=int, default=8, help="parallel fetches for many-file datasets")
     z = sub.add_parser("featurize", help="write data/features/<dataset> (options from params.yaml featurize.<dataset>)")
     z.add_argument("datasets", nargs="+", choices=DATASETS)
     z.add_argument("--params", default=None, help="params.yaml to read featurize.<dataset> from")
@@ -33,7 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if a.cmd == "fetch":
             for ds in a.datasets:
-                got = fetch_dataset(ds, mirror=a.mirror, upstream=not a.no_upstream, timeout=a.timeout)
+                got = fetch_dataset(ds, mirror=a.mirror, upstream=not a.no_upstream, timeout=a.timeout,
+                                    workers=a.workers)
                 print(f"{ds}: {len(got)} file(s) verified")
         elif a.cmd == "featurize":
             from scratchbench.data.params import featurize_params

@@ -32,11 +32,12 @@ def section(name: str, path: str | os.PathLike[str] | None = None) -> dict[str, 
 
 
 def fetch_params(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """``fetch:`` with defaults (mirror None, upstream True, timeout 60)."""
-    p = {"mirror": None, "upstream": True, "timeout": 60.0, **section("fetch", path)}
-    unknown = set(p) - {"mirror", "upstream", "timeout"}
+    """``fetch:`` with defaults (mirror None, upstream True, timeout 60, workers 8)."""
+    defaults = {"mirror": None, "upstream": True, "timeout": 60.0, "workers": 8}
+    p = {**defaults, **section("fetch", path)}
+    unknown = set(p) - set(defaults)
     if unknown:
-        raise ValueError(f"params.yaml fetch: unknown key(s) {sorted(unknown)}; valid: mirror, upstream, timeout")
+        raise ValueError(f"params.yaml fetch: unknown key(s) {sorted(unknown)}; valid: {', '.join(defaults)}")
     return p
 
 
