@@ -50,6 +50,7 @@ TWIN_CASES = {
         model={"layers": [{"units": 8, "activation": "sigmoid"}, {"units": 3, "activation": "sigmoid"}], "loss": "mse_half",
                "target_on": 0.99, "target_off": 0.01, "bias": False},
         optimizer={"name": "sgd", "learning_rate": 0.5}, train={"batch_size": 16}),
+    "float64-adam": dict(model={"dtype": "float64"}, optimizer={"name": "adam", "learning_rate": 0.01}),
     "sse-full-batch": dict(
         model={"layers": [{"units": 4, "activation": "sigmoid"}, {"units": 3, "activation": "sigmoid"}], "loss": "sse"},
         optimizer={"name": "sgd", "learning_rate": 0.01}, train={"batch_size": None}),
@@ -59,8 +60,7 @@ TWIN_CASES = {
 @pytest.mark.parametrize("case", list(TWIN_CASES))
 def test_keras_mlp_twin_follows_numpy_step_for_step(tf, three_blobs, case):
     spec, train, test = three_blobs
-    cfg = make_cfg(**{"train": {"epochs": 3}, **{k: dict(v) for k, v in TWIN_CASES[case].items()}})
-    cfg["train"].setdefault("epochs", 3)
+    cfg = make_cfg(**{k: dict(v) for k, v in TWIN_CASES[case].items()})
     cfg["train"]["epochs"] = 3
     np_impl, np_hist = _run("numpy_mlp", cfg, spec, train, test)
     k_impl, k_hist = _run("keras_mlp", cfg, spec, train, test)

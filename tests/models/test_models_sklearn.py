@@ -66,3 +66,23 @@ def test_sklearn_save(three_blobs, tmp_path):
     path = impl.save(tmp_path / "m" / "model")
     clf = pickle.loads(path.read_bytes())
     np.testing.assert_array_equal(clf.predict(test.x), impl.predict(test.x))
+
+
+@pytest.mark.parametrize("name", ["sklearn_mlp", "pybrain", "numpy_mlp", "keras_mlp"])
+def test_early_stopping_same_rule_everywhere(two_blobs, name):
+    """Monitors val_accuracy, stops after `patience` epochs without gain, restores the best weights."""
+    spec, train, test = two_blobs
+    layers = {"layers": [{"units": 6, "activation": "tanh"}, {"units": 2, "activation": "softmax"}]}
+    cfg = make_cfg(model=layers, optimizer={"learning_rate": 0.05},
+                   train={"epochs": 25, "batch_size": 8, "early_stopping_patience": 2})
+    impl = get_implementation(name)
+    impl.build(cfg, spec)
+    hist = impl.fit(train, test)
+    best = max(h.val_accuracy for h in hist)
+    assert len(hist) < 25
+    assert all(h.val_accuracy <= hist[-3].val_accuracy for h in hist[-2:])  # 2 epochs without gain
+    assert float(np.mean(impl.predict(test.x) == test.y)) == best
+    with pytest.raises(ValueError, match="train.early_stopping_patience"):
+        bad = get_implementation(name)
+        bad.build(make_cfg(model=layers, train={"early_stopping_patience": 0}), spec)
+        bad.fit(train, test)

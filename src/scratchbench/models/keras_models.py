@@ -38,6 +38,7 @@ from scratchbench.models.arch import (  # noqa: E402
     resolve_optimizer,
     two_columns,
 )
+from scratchbench.models.early_stop import EarlyStopping  # noqa: E402
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split  # noqa: E402
 
 KERAS_ACTIVATIONS = {"sigmoid", "tanh", "relu", "softmax", "linear"}
@@ -189,7 +190,7 @@ class _KerasBase(Implementation):
         epochs = int(tcfg.get("epochs", 1))
         shuffle = bool(tcfg.get("shuffle", True))
         batch_size = tcfg.get("batch_size")
-        patience = tcfg.get("early_stopping_patience")
+        stopper = EarlyStopping(tcfg.get("early_stopping_patience"), self.model.get_weights, self.model.set_weights)
         n = len(train.y)
         if n == 0:
             raise ValueError(f"{self.name}: the training split is empty")
@@ -219,7 +220,7 @@ class _KerasBase(Implementation):
         impl = self
 
         class Recorder(keras.callbacks.Callback):
-            best, waited, t0 = np.inf, 0, 0.0
+            t0 = 0.0
 
             def on_epoch_begin(self, epoch, logs=None):
                 self.t0 = time.perf_counter()
@@ -236,11 +237,8 @@ class _KerasBase(Implementation):
                 history.append(rec)
                 if on_epoch is not None:
                     on_epoch(rec)
-                if patience:
-                    score = -val_acc if val_acc is not None else loss
-                    self.best, self.waited = (score, 0) if score < self.best else (self.best, self.waited + 1)
-                    if self.waited >= int(patience):
-                        self.model.stop_training = True
+                if stopper.update(rec):
+                    self.model.stop_training = True
 
         self.model.fit(data, epochs=epochs, steps_per_epoch=n_batches, shuffle=False, verbose=0, callbacks=[Recorder()])
         return history

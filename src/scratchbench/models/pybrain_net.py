@@ -22,6 +22,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from scratchbench.models.arch import dense_stack, encode_targets, resolve_optimizer
+from scratchbench.models.early_stop import EarlyStopping
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split
 from scratchbench.models.pybrain_compat import pybrain3  # noqa: F401  (installs the compat layer)
 
@@ -128,7 +129,9 @@ class PyBrainNet(Implementation):
     def fit(self, train: Split, val: Split | None = None, on_epoch: OnEpoch | None = None) -> list[EpochRecord]:
         tcfg = dict(self.cfg.get("train") or {})
         epochs = int(tcfg.get("epochs", 1))
-        patience = tcfg.get("early_stopping_patience")
+        stopper = EarlyStopping(
+            tcfg.get("early_stopping_patience"), lambda: self.net.params.copy(), lambda w: self.net.params.__setitem__(slice(None), w)
+        )
         t = encode_targets(train.y, self.sizes[-1], self.model_cfg)
         trainer = RecordingTrainer(
             self.net,
@@ -140,7 +143,6 @@ class PyBrainNet(Implementation):
         trainer.threshold = 0.5 * (float(self.model_cfg.get("target_on", 1.0)) + float(self.model_cfg.get("target_off", 0.0)))
         _seed(self.seed + 1)
         history: list[EpochRecord] = []
-        best, since_best = np.inf, 0
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             loss = float(trainer.train())
@@ -157,13 +159,8 @@ class PyBrainNet(Implementation):
             history.append(rec)
             if on_epoch is not None:
                 on_epoch(rec)
-            if patience:
-                if loss < best:
-                    best, since_best = loss, 0
-                else:
-                    since_best += 1
-                    if since_best >= int(patience):
-                        break
+            if stopper.update(rec):
+                break
         return history
 
     def _outputs(self, x: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from scratchbench.models.arch import dense_stack, resolve_optimizer
+from scratchbench.models.early_stop import EarlyStopping
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split
 
 ACTIVATIONS = {"sigmoid": "logistic", "tanh": "tanh", "relu": "relu", "linear": "identity"}
@@ -80,12 +81,15 @@ class SklearnMLP(Implementation):
     def fit(self, train: Split, val: Split | None = None, on_epoch: OnEpoch | None = None) -> list[EpochRecord]:
         tcfg = dict(self.cfg.get("train") or {})
         epochs = int(tcfg.get("epochs", 1))
-        patience = tcfg.get("early_stopping_patience")
+        stopper = EarlyStopping(
+            tcfg.get("early_stopping_patience"),
+            lambda: [a.copy() for a in self.clf.coefs_ + self.clf.intercepts_],
+            lambda saved: [np.copyto(a, w) for a, w in zip(self.clf.coefs_ + self.clf.intercepts_, saved)],
+        )
         if self.batch_size is None:
             self.clf.set_params(batch_size=len(train.y))
         classes = np.arange(self.spec.n_classes)
         history: list[EpochRecord] = []
-        best, since_best = np.inf, 0
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             with warnings.catch_warnings():
@@ -106,10 +110,8 @@ class SklearnMLP(Implementation):
             history.append(rec)
             if on_epoch is not None:
                 on_epoch(rec)
-            if patience:
-                best, since_best = (loss, 0) if loss < best else (best, since_best + 1)
-                if since_best >= int(patience):
-                    break
+            if stopper.update(rec):
+                break
         return history
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
