@@ -1,0 +1,70 @@
+"""`dvc repro` / `dvc exp run -S` on the train stages, in a temp clone with a tiny matrix (real dvc, real git)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, all_runs, client_for
+
+TINY_MATRIX = """# @package _global_
+train_matrix:
+  r1_single_neuron-numpy_mlp: {experiment: r1_single_neuron, model: numpy_mlp, dataset: r1_table}
+  r10_moons-sklearn_mlp: {experiment: r10_moons, model: sklearn_mlp, dataset: moons}
+"""
+
+
+def _sh(cmd: list[str], cwd: Path, env: dict, timeout: float = 400) -> str:
+    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, f"{cmd} exited {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    return p.stdout + p.stderr
+
+
+def _ran(out: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", out))
+
+
+@pytest.mark.integration
+def test_dvc_repro_skips_second_time_and_exp_run_reruns_only_affected(tmp_path: Path, template_store: Path) -> None:
+    repo = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(repo)], check=True, timeout=120)
+    bindir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""), "SCRATCHBENCH_ROOT": str(repo),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    # tiny matrix + tiny quick profile, composed into params.yaml exactly as `dvc exp run` would
+    (repo / "conf" / "pipeline" / "train.yaml").write_text(TINY_MATRIX)
+    quick = repo / "conf" / "profile" / "quick.yaml"
+    quick.write_text(re.sub(r"max_iterations: \d+", "max_iterations: 20", quick.read_text()))
+    _sh([sys.executable, "-m", "scratchbench.config.compose"], repo, env)
+    _sh(["git", "add", "-A"], repo, env)
+    _sh(["git", "commit", "-qm", "tiny matrix"], repo, env)
+    shutil.copyfile(template_store, repo / "mlflow.db")
+
+    first = _sh(["dvc", "repro", "train", "experiment"], repo, env)
+    assert {"train@r1_single_neuron-numpy_mlp", "train@r10_moons-sklearn_mlp", "experiment"} <= _ran(first)
+    metrics = json.loads(_sh(["dvc", "metrics", "show", "--json"], repo, env))
+    flat = json.dumps(metrics)
+    assert "reports/runs/r10_moons-sklearn_mlp/metrics.json" in flat and "test_accuracy" in flat
+    r1 = json.loads((repo / "reports/runs/r1_single_neuron-numpy_mlp/metrics.json").read_text())
+    assert 0.5 < r1["new_input_prediction"] <= 1.0
+    runs = all_runs(client_for(repo))
+    assert len(runs) == 3 and all(r.data.tags["launcher"] == "dvc" and r.info.status == "FINISHED" for r in runs)
+
+    second = _sh(["dvc", "repro", "train", "experiment"], repo, env)
+    assert _ran(second) == set() and "didn't change, skipping" in second
+
+    _sh(["git", "add", "-A"], repo, env)
+    _sh(["git", "commit", "-qm", "lock"], repo, env)
+    third = _sh(["dvc", "exp", "run", "train", "experiment", "-S", "optimizer.learning_rate=0.05"], repo, env)
+    assert _ran(third) == {"experiment"}, third
+    assert "learning_rate: 0.05" in (repo / "params.yaml").read_text()
+    current = [r for r in all_runs(client_for(repo)) if r.data.tags.get("dvc_stage") == "experiment"]
+    assert sorted(r.data.params["optimizer.learning_rate"] for r in current) == ["0.01", "0.05"]
