@@ -217,3 +217,15 @@ def test_bad_fit_arguments_are_named():
         net.fit(x, y[:3], epochs=1)
     with pytest.raises(ValueError, match="set_weights: array 0 has shape"):
         net.set_weights([np.zeros((2, 2))] + net.get_weights()[1:])
+
+
+def test_integer_options_accept_numpy_ints_and_reject_bad_values():
+    x, y = blobs(n=20)
+    hist = mlp().fit(x, y, epochs=np.int64(2), batch_size=np.int32(8), early_stopping_patience=np.int64(5))
+    assert len(hist) == 2
+    with pytest.raises(ValueError, match="train.epochs: expected a non-negative integer, got 2.5"):
+        mlp().fit(x, y, epochs=2.5)
+    with pytest.raises(ValueError, match="train.early_stopping_patience"):
+        mlp().fit(x, y, epochs=1, early_stopping_patience=0)
+    with pytest.raises(ValueError, match="give both x_val and y_val"):
+        mlp().fit(x, y, epochs=1, x_val=x)

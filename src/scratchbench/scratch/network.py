@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import os
 import time
 from pathlib import Path
@@ -36,6 +37,19 @@ DTYPES = ("float32", "float64")
 
 class TrainingDivergedError(FloatingPointError):
     """The training loss became NaN or infinite."""
+
+
+def _as_int(value: Any, field: str, minimum: int, extra: str = "") -> int:
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = operator.index(value)
+    except TypeError:
+        number = None
+    if number is None or number < minimum:
+        kind = "non-negative" if minimum == 0 else "positive"
+        raise ValueError(f"{field}: expected a {kind} integer{extra}, got {value!r}")
+    return number
 
 
 class Network:
@@ -274,19 +288,19 @@ class Network:
         Early stopping monitors ``val_accuracy`` when validation data is given, else the
         training loss, and restores the best weights when it stops.
         """
-        if not isinstance(epochs, int) or epochs < 0:
-            raise ValueError(f"train.epochs: expected a non-negative integer, got {epochs!r}")
+        epochs = _as_int(epochs, "train.epochs", minimum=0)
+        batch_size = None if batch_size is None else _as_int(batch_size, "train.batch_size", minimum=1, extra=" or null (full batch)")
+        if early_stopping_patience is not None:
+            early_stopping_patience = _as_int(early_stopping_patience, "train.early_stopping_patience", minimum=1, extra=" or null")
+        if (x_val is None) != (y_val is None):
+            raise ValueError("fit: give both x_val and y_val, or neither")
         xs = self.prepare_x(x)
         ys, labels = self.encode_targets(y)
         n = xs.shape[0]
         if n == 0 or ys.shape[0] != n:
             raise ValueError(f"fit: x has {n} samples but y has {ys.shape[0]}")
-        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-            raise ValueError(f"train.batch_size: expected a positive integer or null (full batch), got {batch_size!r}")
         bs = n if batch_size is None else min(batch_size, n)
         full_batch = bs >= n
-        if early_stopping_patience is not None and early_stopping_patience < 1:
-            raise ValueError(f"train.early_stopping_patience: expected a positive integer or null, got {early_stopping_patience!r}")
         val = None
         if x_val is not None and y_val is not None:
             val = (self.prepare_x(x_val), self.encode_targets(y_val)[1])
