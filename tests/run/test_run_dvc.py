@@ -21,10 +21,10 @@ train_matrix:
 """
 
 
-def _sh(cmd: list[str], cwd: Path, env: dict, timeout: float = 400) -> str:
+def _sh(cmd: list[str], cwd: Path, env: dict, timeout: float = 400, stdout_only: bool = False) -> str:
     p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert p.returncode == 0, f"{cmd} exited {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
-    return p.stdout + p.stderr
+    return p.stdout if stdout_only else p.stdout + p.stderr
 
 
 def _ran(out: str) -> set[str]:
@@ -50,7 +50,7 @@ def test_dvc_repro_skips_second_time_and_exp_run_reruns_only_affected(tmp_path: 
 
     first = _sh(["dvc", "repro", "train", "experiment"], repo, env)
     assert {"train@r1_single_neuron-numpy_mlp", "train@r10_moons-sklearn_mlp", "experiment"} <= _ran(first)
-    metrics = json.loads(_sh(["dvc", "metrics", "show", "--json"], repo, env))
+    metrics = json.loads(_sh(["dvc", "metrics", "show", "--json"], repo, env, stdout_only=True))
     flat = json.dumps(metrics)
     assert "reports/runs/r10_moons-sklearn_mlp/metrics.json" in flat and "test_accuracy" in flat
     r1 = json.loads((repo / "reports/runs/r1_single_neuron-numpy_mlp/metrics.json").read_text())
