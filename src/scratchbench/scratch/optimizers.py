@@ -73,20 +73,23 @@ class Adam(Optimizer):
         if self.m is None:
             self.m = [np.zeros_like(p) for p in params]
             self.v = [np.zeros_like(p) for p in params]
+            self._tmp = [np.empty_like(p) for p in params]
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
         alpha = self.learning_rate * np.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
-        for p, g, m, v in zip(params, grads, self.m, self.v):
+        for p, g, m, v, t in zip(params, grads, self.m, self.v, self._tmp):  # no allocation per step
             m *= b1
-            m += (1.0 - b1) * g
+            np.multiply(g, 1.0 - b1, out=t)
+            m += t
             g *= g
+            g *= 1.0 - b2
             v *= b2
-            v += (1.0 - b2) * g
-            np.sqrt(v, out=g)
-            g += self.epsilon
-            np.divide(m, g, out=g)
-            g *= alpha
-            p -= g
+            v += g
+            np.sqrt(v, out=t)
+            t += self.epsilon
+            np.divide(m, t, out=t)
+            t *= alpha
+            p -= t
 
 
 _ALLOWED = {"name", "learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon"}
