@@ -194,3 +194,15 @@ def test_dvc_plots_show_renders_report_data(built, tmp_path):
     assert any("catvnoncat" in k for k in curves), list(shown)
     assert all(shown[k] and "errors" not in shown[k][0] for k in curves), "curve plots did not render"
     assert "reports/figures/accuracy_vs_time.png" in shown
+
+
+def test_predictions_reproduce_the_runs_test_accuracy(in_store):
+    """Confusion matrices/sample grids come from the saved model: they must agree with the logged metric."""
+    from scratchbench.report.predictions import run_predictions
+
+    for label in ("cat_numpy", "moons_sklearn"):
+        (run,) = [r for r in load_runs(in_store.uri) if r.run_id == in_store.runs[label]]
+        preds = run_predictions(run, in_store.uri)
+        assert preds is not None
+        acc = float((preds.y_true == preds.y_pred).mean())
+        assert acc == pytest.approx(run.metrics["test_accuracy"], abs=1e-9), label

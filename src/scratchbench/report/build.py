@@ -55,6 +55,12 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
     from scratchbench.report.predictions import moons_test_points, run_predictions
 
     boundary_panels = []
+    best_of: dict[str, RunGroup] = {}
+    for g in groups:
+        acc = g.metric("test_accuracy")
+        cur = best_of.get(g.dataset)
+        if acc and (cur is None or acc.mean > cur.metric("test_accuracy").mean):
+            best_of[g.dataset] = g
     for g in groups:
         run = g.runs[0]
         with warnings.catch_warnings(record=True) as caught:
@@ -67,7 +73,7 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
         title = f"{g.label} on {g.dataset} (seed {run.seed or '?'})"
         figs.append(F.confusion_figure(preds.y_true, preds.y_pred, preds.class_names, title,
                                        fig_dir / f"confusion_{name}.png", g.dataset))
-        if preds.images is not None and len(preds.images) == len(preds.y_true):
+        if best_of.get(g.dataset) is g and preds.images is not None and len(preds.images) == len(preds.y_true):
             figs.append(F.sample_grid(preds.images, preds.y_true, preds.y_pred, preds.class_names, title,
                                       fig_dir / f"samples_{name}.png", g.dataset))
         if g.experiment == "r10_moons" and preds.model is not None:
@@ -89,9 +95,10 @@ def _curve_files(report: Report, plot_dir: Path) -> None:
         steps = sorted(set(val) | set(loss))
         if not steps:
             continue
-        wall, total = [], 0.0
-        for s in steps:
-            total += secs.get(s, 0.0)
+        wall, total, prev = [], 0.0, 0
+        for s in steps:  # strided curves: a logged epoch time stands for the epochs since the last point
+            total += secs.get(s, 0.0) * max(s - prev, 1)
+            prev = s
             wall.append(total)
         path = plot_dir / f"{F.slug(g.dataset + '__' + g.experiment + '__' + g.implementation + '__' + g.variant)}.csv"
         with open(path, "w", newline="") as fh:

@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from scratchbench.report.collect import RunGroup  # noqa: E402
@@ -27,6 +28,7 @@ class Figure:
     title: str
     caption: str
     section: str = "figures"
+    wide: bool = False  # spans the full page width in the HTML
 
 
 def slug(text: str) -> str:
@@ -43,36 +45,36 @@ def _save(fig, path: Path) -> Path:
 
 # --- R8: activations and derivatives -----------------------------------------------------------
 
-def _activation_table(alpha: float) -> dict[str, tuple[Callable, Callable]]:
-    def sig(z):
-        return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
+def activations_figure(out: Path, alphas: Sequence[float] = (0.01, 0.1)) -> Figure:
+    """R8: sigmoid, tanh, ReLU, leaky ReLU (both slopes the texts use) and derivatives, 2x2.
 
-    return {
-        "sigmoid": (sig, lambda z: sig(z) * (1 - sig(z))),
-        "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
-        "ReLU": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(float)),
-        f"leaky ReLU (α={alpha:g})": (lambda z: np.where(z > 0, z, alpha * z), lambda z: np.where(z > 0, 1.0, alpha)),
-    }
+    Drawn from the engine's own table (``scratchbench.scratch.activations.ACTIVATIONS``).
+    """
+    from scratchbench.scratch.activations import ACTIVATIONS
 
-
-def activations_figure(out: Path, alpha: float = 0.1) -> Figure:
-    """R8: sigmoid, tanh, ReLU, leaky ReLU and their derivatives on z in [-10, 10], 2x2."""
     z = np.linspace(-10, 10, 801)
     fig, axes = plt.subplots(2, 2, figsize=(10, 7))
-    for ax, (name, (f, df)) in zip(axes.flat, _activation_table(alpha).items()):
-        ax.plot(z, f(z), label=name, color="tab:blue")
-        ax.plot(z, df(z), label="derivative", color="tab:orange", linestyle="--")
+    panels = [("sigmoid", "sigmoid", [{}]), ("tanh", "tanh", [{}]), ("ReLU", "relu", [{}]),
+              ("leaky ReLU", "leaky_relu", [{"alpha": a} for a in alphas])]
+    for ax, (title, name, variants) in zip(axes.flat, panels):
+        fn = ACTIVATIONS[name]
+        for i, params in enumerate(variants):
+            tag = f" (α={params['alpha']:g})" if params else ""
+            ax.plot(z, fn.f(z.copy(), **params), color="tab:blue", alpha=1 - 0.4 * i, label=f"{name}{tag}")
+            ax.plot(z, fn.df(z, **params), color="tab:orange", linestyle="--", alpha=1 - 0.4 * i,
+                    label=f"derivative{tag}")
         ax.axhline(0, color="grey", lw=0.5)
         ax.axvline(0, color="grey", lw=0.5)
-        ax.set_title(name)
+        ax.set_title(title)
         ax.set_xlabel("z")
         ax.legend(loc="upper left", fontsize=8)
         ax.grid(alpha=0.3)
     fig.suptitle("R8: activation functions (solid) and derivatives (dashed)")
     path = _save(fig, out / "r8_activations.png")
+    slopes = " and ".join(f"{a:g}" for a in alphas)
     return Figure(path, "R8 activation functions", "Sigmoid, tanh, ReLU and leaky ReLU (solid) with their "
-                  f"derivatives (dashed) on z ∈ [-10, 10]; leaky slope α = {alpha:g} (the texts use 0.1 or 0.01).",
-                  "r8")
+                  f"derivatives (dashed) on z ∈ [-10, 10], from the engine's activation table; leaky ReLU is drawn "
+                  f"with both slopes the tutorial texts use ({slopes}).", "r8")
 
 
 # --- learning curves ---------------------------------------------------------------------------
@@ -90,9 +92,11 @@ def _mean_curve(group: RunGroup, key: str) -> tuple[np.ndarray, np.ndarray, np.n
     secs = []
     for r in group.runs:
         es = dict(r.history.get("epoch_seconds", []))
-        if es:
-            cum = np.cumsum([es.get(s, 0.0) for s in sorted(es)])
-            lookup = dict(zip(sorted(es), cum))
+        if es:  # a logged point stands for every epoch since the previous one (curves may be strided)
+            order = sorted(es)
+            gaps = np.diff([0] + order)
+            cum = np.cumsum([es[s] * max(int(g), 1) for s, g in zip(order, gaps)])
+            lookup = dict(zip(order, cum))
             secs.append([lookup.get(s, np.nan) for s in steps])
         else:
             spe = seconds_per_epoch(r) or np.nan
@@ -123,6 +127,8 @@ def learning_curves(groups: Sequence[RunGroup], dataset: str, out: Path) -> Figu
             ax = axes[row, col]
             ax.set_xlabel(xl)
             ax.set_ylabel(name)
+            if col == 0:
+                ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
             if row == 1:
                 ax.set_yscale("log") if _positive(ax) else None
@@ -137,7 +143,7 @@ def learning_curves(groups: Sequence[RunGroup], dataset: str, out: Path) -> Figu
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return Figure(path, f"Learning curves: {dataset}", "Validation accuracy (top) and training loss (bottom) "
-                  "against epoch (left) and cumulative training seconds (right); mean over seeds.", dataset)
+                  "against epoch (left) and cumulative training seconds (right); mean over seeds.", dataset, wide=True)
 
 
 def _positive(ax) -> bool:
@@ -180,6 +186,7 @@ def accuracy_vs_time(groups: Sequence[RunGroup], out: Path) -> Figure | None:
         fy = [pts[i][1] for i in front]
         ax.step(fx, fy, where="post", color="black", lw=1, linestyle="--", label="Pareto front")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("fit time (s, log)")
         ax.set_ylabel("test accuracy")
         ax.set_title(ds)
@@ -191,7 +198,7 @@ def accuracy_vs_time(groups: Sequence[RunGroup], out: Path) -> Figure | None:
     path = _save(fig, out / "accuracy_vs_time.png")
     return Figure(path, "Accuracy vs training time", "Mean test accuracy against mean fit time per "
                   "configuration; the dashed step line joins the Pareto-optimal ones (nothing else is both "
-                  "faster and more accurate).", "overview")
+                  "faster and more accurate).", "overview", wide=True)
 
 
 # --- confusion matrices, sample grid, decision boundaries, cost curve ---------------------------
@@ -209,7 +216,7 @@ def confusion_figure(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequen
     size = max(4.0, 0.55 * k + 2.5)
     fig, ax = plt.subplots(figsize=(size, size * 0.9))
     im = ax.imshow(cm, cmap="Blues")
-    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.colorbar(im, ax=ax, fraction=0.046, ticks=matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xticks(range(k), [str(c) for c in class_names], rotation=45 if k > 4 else 0, ha="right" if k > 4 else "center")
     ax.set_yticks(range(k), [str(c) for c in class_names])
     ax.set_xlabel("predicted")
@@ -235,7 +242,7 @@ def sample_grid(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, clas
     idx = np.concatenate([rng.permutation(wrong)[:n_wrong], rng.permutation(right)[: n - n_wrong]]).astype(int)
     cols = 8
     rows = max(1, (len(idx) + cols - 1) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.6, rows * 1.9), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.6, rows * 2.05), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, i in zip(axes.flat, idx):
@@ -254,7 +261,7 @@ def sample_grid(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, clas
     fig.suptitle(f"{title} — {len(wrong)} of {len(y_true)} test images misclassified (red)", fontsize=10)
     _save(fig, path)
     return Figure(path, f"Sample predictions: {title}", "Test images with predicted and true labels; "
-                  "misclassified ones are framed and labelled in red and shown first.", dataset)
+                  "misclassified ones are framed and labelled in red and shown first.", dataset, wide=True)
 
 
 def decision_boundaries(panels: Sequence[tuple[str, Callable[[np.ndarray], np.ndarray]]], x: np.ndarray,
@@ -278,7 +285,7 @@ def decision_boundaries(panels: Sequence[tuple[str, Callable[[np.ndarray], np.nd
     fig.suptitle("R10: moons decision boundaries (black line: P = 0.5)")
     _save(fig, path)
     return Figure(path, "R10 decision boundaries", "Predicted probability of class 1 over the plane for each "
-                  "model, test points on top; the black line is the 0.5 decision boundary.", "r10")
+                  "model, test points on top; the black line is the 0.5 decision boundary.", "r10", wide=True)
 
 
 def cost_curve(groups: Sequence[RunGroup], experiment: str, path: Path, every: int = 100) -> Figure | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -22,10 +23,24 @@ class Predictions:
     model: Any = None  # scratchbench.predict.RunModel when the model was loaded
 
 
+@functools.lru_cache(maxsize=4)
 def _features(dataset: str):
     from scratchbench.data.features import load_features
 
     return load_features(dataset)
+
+
+def test_subset(run: RunRecord, n_test: int) -> np.ndarray | None:
+    """The test rows the run was scored on when it capped them (same seeded draw as the runner)."""
+    cap = run.param("train.max_test_samples_effective")
+    try:
+        cap_n = int(cap) if cap not in (None, "", "None") else None
+        seed = int(run.seed)
+    except ValueError:
+        return None
+    if cap_n is None or cap_n >= n_test:
+        return None
+    return np.sort(np.random.default_rng([seed, 3]).permutation(n_test)[:cap_n])
 
 
 def run_predictions(run: RunRecord, tracking_uri: str | None = None) -> Predictions | None:
@@ -59,12 +74,15 @@ def run_predictions(run: RunRecord, tracking_uri: str | None = None) -> Predicti
         from scratchbench.predict import load_run_model
 
         model = load_run_model(run.run_id, tracking_uri)
-        y_pred = model.predict_proba(fs.x_test).argmax(axis=1)
+        idx = test_subset(run, len(fs.y_test))
+        sel = slice(None) if idx is None else idx
+        y_pred = model.predict_proba(fs.x_test[sel]).argmax(axis=1)
     except Exception as exc:
         warnings.warn(f"run {run.run_id} ({run.implementation}, {run.experiment}): no predictions: {exc}")
         return None
     images = fs.images_test if fs.images_test is not None else (fs.x_test if fs.x_test.ndim == 4 else None)
-    return Predictions(np.asarray(fs.y_test, int), y_pred, list(fs.class_names), images, model)
+    return Predictions(np.asarray(fs.y_test, int)[sel], y_pred, list(fs.class_names),
+                       None if images is None else images[sel], model)
 
 
 def moons_test_points(dataset: str = "moons") -> tuple[np.ndarray, np.ndarray] | None:

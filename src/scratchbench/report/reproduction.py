@@ -68,8 +68,9 @@ class ReproRow:
             return "not run yet"
         if self.ours is None:
             return "ran (no figure metric)" if self.metric else "see figure"
-        sd = f" ± {self.ours.sd:.4g}" if self.ours.n > 1 else ""
-        return f"{self.ours.mean:.6g}{sd} (n={self.ours.n})"
+        fmt = ".4f" if "accuracy" in self.metric else ".6g"
+        sd = f" ± {self.ours.sd:{fmt}}" if self.ours.n > 1 else ""
+        return f"{self.ours.mean:{fmt}}{sd} (n={self.ours.n})"
 
     def difference_text(self) -> str:
         d = self.difference

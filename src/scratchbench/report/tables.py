@@ -92,9 +92,10 @@ def _train_samples(group: RunGroup) -> Cell:
     agg = group.metric("train_samples")
     if agg is None:
         return Cell("—")
-    caps = {r.param("train.max_train_samples") for r in group.runs}
-    capped = any(c not in (None, "", "None", "null") for c in caps)
-    return Cell(f"{agg.mean:,.0f}" + (" (capped)" if capped else ""), agg.mean)
+    caps = {r.param("train.max_train_samples_effective") for r in group.runs}
+    caps = sorted({c for c in caps if c not in (None, "", "None", "null") and float(c) <= agg.mean})
+    note = f" (cap {', '.join(caps)})" if caps else ""
+    return Cell(f"{agg.mean:,.0f}{note}", agg.mean)
 
 
 def threads_text(tag: str) -> str:
