@@ -124,6 +124,7 @@ class PyBrainNet(Implementation):
         return {
             "effective_batch_size": "full" if bs is None else 1,
             "loss_used": "pybrain squared error 0.5*(t-y)^2 (softmax out: cross-entropy gradient)",
+            "init_used": "pybrain randomize(): N(0, 1) for every weight and bias (model.init not used)",
         }
 
     def fit(self, train: Split, val: Split | None = None, on_epoch: OnEpoch | None = None) -> list[EpochRecord]:

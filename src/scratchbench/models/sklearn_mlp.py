@@ -76,6 +76,7 @@ class SklearnMLP(Implementation):
             "output_used": "logistic (1 unit) + log-loss" if self.spec.n_classes == 2 else "softmax + log-loss",
             "output_requested": self.out_activation,
             "loss_requested": self.cfg["model"].get("loss"),
+            "init_used": "scikit-learn's own Glorot uniform (random_state=seed; model.init not used)",
         }
 
     def fit(self, train: Split, val: Split | None = None, on_epoch: OnEpoch | None = None) -> list[EpochRecord]:
