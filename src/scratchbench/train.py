@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 import sys
+from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from scratchbench import paths
 from scratchbench.config import ConfigError, register
 from scratchbench.tracking import TrackingError
 
@@ -22,7 +24,13 @@ _SHOW = ("test_accuracy", "final_loss", "fit_seconds", "new_input_prediction", "
          "max_derivative_error")
 
 
-@hydra.main(version_base=None, config_path="../../conf", config_name="config")
+def _conf_dir() -> str:
+    """``conf/`` of the checkout holding this code, else of the project root (absolute: cwd-proof)."""
+    here = Path(__file__).resolve().parents[2] / "conf"
+    return str(here if here.is_dir() else paths.project_root() / "conf")
+
+
+@hydra.main(version_base=None, config_path=_conf_dir(), config_name="config")
 def _app(cfg: DictConfig) -> float:
     from scratchbench.runner import run
     from scratchbench.tracking.callback import read_parent_run_id
