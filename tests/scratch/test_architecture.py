@@ -37,7 +37,7 @@ def test_r10_init_randn_for_weights_and_biases():
     expected = []
     for n_in, n_out in [(2, 4), (4, 6), (6, 6), (6, 4), (4, 1)]:  # layer by layer, W then b
         expected += [rng.standard_normal((n_in, n_out)) * 0.1, rng.standard_normal(n_out) * 0.1]
-    for got, want in zip(net.get_weights(), expected):
+    for got, want in zip(net.get_weights(), expected, strict=True):
         np.testing.assert_array_equal(got, want)
 
 
@@ -128,7 +128,7 @@ def test_r10_legacy_out_in_layout_replays_the_notebook_draws():
     expected = []
     for n_in, n_out in [(2, 4), (4, 6), (6, 6), (6, 4), (4, 1)]:
         expected += [(np.random.randn(n_out, n_in) * 0.1).T, (np.random.randn(n_out, 1) * 0.1).ravel()]
-    for got, want in zip(net.get_weights(), expected):
+    for got, want in zip(net.get_weights(), expected, strict=True):
         np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match="layout must be 'in_out' or 'out_in'"):
         initialize({"name": "zeros", "layout": "nhwc"}, (2, 2), 2, 2, np.random.default_rng(0))

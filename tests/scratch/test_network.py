@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pytest
-from scratch_helpers import tiny_net
 
 from scratchbench.scratch.activations import ACTIVATIONS
 from scratchbench.scratch.losses import FUSED_HEADS, LOSSES
@@ -72,7 +71,7 @@ def test_same_seed_bit_identical_params_and_history(dtype):
         runs.append((net.get_weights(), [{k: v for k, v in h.items() if k != "epoch_seconds"} for h in hist]))
     (w1, h1), (w2, h2) = runs
     assert h1 == h2
-    for a, b in zip(w1, w2):
+    for a, b in zip(w1, w2, strict=True):
         assert a.dtype == np.dtype(dtype) and np.array_equal(a, b)
     other = mlp(dtype=dtype, seed=5).get_weights()
     assert not np.array_equal(other[0], mlp(dtype=dtype, seed=4).get_weights()[0])
@@ -170,7 +169,7 @@ def test_early_stopping_stops_and_restores_best_weights():
     hist = net.fit(x, y, epochs=50, batch_size=None, optimizer={"name": "sgd", "learning_rate": 1e-9}, x_val=x, y_val=y,
                    callback=remember, early_stopping_patience=3)
     assert len(hist) == 4
-    for a, b in zip(net.get_weights(), best["w"]):
+    for a, b in zip(net.get_weights(), best["w"], strict=True):
         np.testing.assert_array_equal(a, b)
     full = mlp().fit(x, y, epochs=6, batch_size=None, optimizer={"name": "sgd", "learning_rate": 0.5}, early_stopping_patience=3)
     assert len(full) == 6  # training loss keeps falling, no stop

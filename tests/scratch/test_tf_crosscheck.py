@@ -54,7 +54,7 @@ def test_gradients_match_gradient_tape(act, loss, bias):
         tf_loss = TF_LOSSES[loss](tf.constant(y), h)
     tf_grads = tape.gradient(tf_loss, weights)
     assert value == pytest.approx(float(tf_loss), rel=1e-6)
-    for g, tg in zip(grads, tf_grads):
+    for g, tg in zip(grads, tf_grads, strict=True):
         tg = tg.numpy()
         assert np.linalg.norm(g - tg) <= 1e-5 * max(np.linalg.norm(tg), 1e-12)
 
@@ -87,5 +87,5 @@ def test_training_path_matches_keras_twin(opt, loss, out):
     hist = net.fit(x, labels if n_out == 1 or loss != "mse" else y, epochs=5, batch_size=None, optimizer=opt)
 
     np.testing.assert_allclose([h["loss"] for h in hist], k_hist, rtol=1e-4, atol=1e-6)
-    for w, kw in zip(net.get_weights(), model.get_weights()):
+    for w, kw in zip(net.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_allclose(w, kw, rtol=1e-4, atol=1e-5)

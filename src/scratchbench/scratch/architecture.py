@@ -221,7 +221,7 @@ def normalize_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...],
         want = "1 (sigmoid) or 2 (softmax)" if n_outputs == 2 else str(n_outputs)
         raise ArchitectureError(f"{prefix}[{len(specs) - 1}].units: last layer has {shape[0]} units but the data needs {want}")
     if getattr(model_cfg.get("loss"), "value", model_cfg.get("loss")) == "categorical_crossentropy" and shape[0] == 1:
-        raise ArchitectureError(f"model.loss: categorical_crossentropy needs >= 2 output units; use binary_crossentropy with 1 unit")
+        raise ArchitectureError("model.loss: categorical_crossentropy needs >= 2 output units; use binary_crossentropy with 1 unit")
     return out
 
 
