@@ -154,3 +154,13 @@ def test_pybrain_rejects_conv_and_adam(three_blobs):
         PyBrainNet().build(conv, img_spec)
     with pytest.raises(ValueError, match="optimizer.name='adam'"):
         PyBrainNet().build(make_cfg(optimizer={"name": "adam"}), spec)
+
+
+def test_quickstart_cli(capsys):
+    from scratchbench.models.pybrain_net import main
+
+    assert main(["--variant", "tanh", "--learning-rate", "0.1", "--epochs", "300", "--no-convergence", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "epochs: 300" in out and "(1, 1) -> [" in out
+    with pytest.raises(SystemExit):
+        main(["--variant", "relu"])

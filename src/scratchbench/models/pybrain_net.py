@@ -244,3 +244,28 @@ def quickstart_xor(
         "final_error": float(trainer.testOnData(ds)),
         "n_params": int(len(net.params)),
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m scratchbench.models.pybrain_net [--variant tanh] [--epochs N] [--no-convergence]``."""
+    import argparse
+
+    p = argparse.ArgumentParser(description="R4: PyBrain's XOR quick start")
+    p.add_argument("--variant", default="sigmoid", choices=["sigmoid", "tanh", "softmax"])
+    p.add_argument("--epochs", type=int, default=1000)
+    p.add_argument("--learning-rate", type=float, default=0.01)
+    p.add_argument("--momentum", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-convergence", action="store_true", help="call trainer.train() --epochs times instead")
+    a = p.parse_args(argv)
+    res = quickstart_xor(a.variant, until_convergence=not a.no_convergence, epochs=a.epochs,
+                         learning_rate=a.learning_rate, momentum=a.momentum, seed=a.seed)
+    print(f"epochs: {len(res['train_errors'])}  first error: {res['train_errors'][0]:.6f}  "
+          f"last error: {res['train_errors'][-1]:.6f}  final error (4 rows): {res['final_error']:.6f}")
+    for inp, out in zip(XOR_INPUTS, res["outputs"]):
+        print(f"  {inp} -> {np.round(out, 4).tolist()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
