@@ -122,7 +122,13 @@ class _Buffers:
         self._store: dict[tuple, np.ndarray] = {}
 
     def get(self, tag: str, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False) -> np.ndarray:
-        """A buffer for ``tag``; ``zero`` zeroes it when first made (callers rely on untouched parts staying 0)."""
+        """A buffer for ``tag``; ``zero`` zeroes it when first made (callers rely on untouched parts staying 0).
+
+        Tags starting with "eval" get a fresh array: inference batches are large and rare, so
+        their memory is given back instead of being kept next to the training buffers.
+        """
+        if tag.startswith("eval"):
+            return np.zeros(shape, dtype=dtype) if zero else np.empty(shape, dtype=dtype)
         key = (tag, shape, np.dtype(dtype).str)
         buf = self._store.get(key)
         if buf is None:
@@ -236,7 +242,7 @@ class Conv2D(Layer):
         lag = offs[-1]
         rows = p - lag  # every valid output row r has r + off_o < P for all o
         wcat = self.params["W"].transpose(2, 0, 1, 3).reshape(c, kk * f)  # [W_0 | W_1 | ...]
-        O = self._buf.get("O", (p, f), x.dtype)
+        O = self._buf.get(("train" if training else "eval") + "O", (p, f), x.dtype)
         starts, step = self._chunks(rows, kk * f)
         Y = self._buf.get("Y", (step + lag, kk * f), x.dtype)
         t = PROFILE.add("conv.pad", t)
