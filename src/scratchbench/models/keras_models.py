@@ -13,7 +13,8 @@ Losses (Keras reduces over the batch with a mean; the engine uses the same defin
 ``binary_crossentropy``/``categorical_crossentropy`` = batch mean of the per-sample log-loss;
 ``mse`` = mean over outputs and batch; ``mse_half`` = batch mean of ``0.5 * sum over outputs``
 (R12's 1/(2n) form); ``sse`` = ``0.5 *`` sum over outputs and batch (R1-R3, as the engine; the
-epoch loss is then the sum over batches, exact when the batch size divides N). Plain gradient descent is Keras ``SGD``
+epoch loss is then the sum over batches, exact when the batch size divides N). Dropout layers
+draw their own masks in each framework, so twins with dropout are not step-for-step equal. Plain gradient descent is Keras ``SGD``
 (momentum 0); ``momentum`` is classic momentum (``v = m*v - lr*g``); ``adam`` is Keras Adam.
 """
 
@@ -26,6 +27,7 @@ from typing import Any, Mapping
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402  (this module is imported only when a Keras implementation is used)
 import numpy as np  # noqa: E402
 
 from scratchbench.models.adapter import model_input_shape  # noqa: E402
@@ -50,11 +52,16 @@ def _tf():
     return tf
 
 
-def make_loss(name: str):
-    """Keras loss matching the engine's definition of ``name``."""
-    import keras
+@keras.saving.register_keras_serializable(package="scratchbench")
+class HalfSumSquaredError(keras.losses.Loss):
+    """Per sample ``0.5 * sum over outputs (t - y)^2``; batch mean = ``mse_half``, batch sum = ``sse``."""
 
-    ops = keras.ops
+    def call(self, y_true, y_pred):
+        return 0.5 * keras.ops.sum(keras.ops.square(y_true - y_pred), axis=-1)
+
+
+def make_loss(name: str) -> keras.losses.Loss:
+    """Keras loss matching the engine's definition of ``name``."""
     if name == "binary_crossentropy":
         return keras.losses.BinaryCrossentropy()
     if name == "categorical_crossentropy":
@@ -62,28 +69,16 @@ def make_loss(name: str):
     if name == "mse":
         return keras.losses.MeanSquaredError()
     if name == "mse_half":
-        return _FnLoss(lambda t, y: 0.5 * ops.sum(ops.square(t - y), axis=-1), "mse_half", "sum_over_batch_size")
+        return HalfSumSquaredError(name="mse_half", reduction="sum_over_batch_size")
     if name == "sse":
-        return _FnLoss(lambda t, y: 0.5 * ops.sum(ops.square(t - y), axis=-1), "sse", "sum")
+        return HalfSumSquaredError(name="sse", reduction="sum")
     raise ValueError(
         f"model.loss={name!r} unknown; valid: ['binary_crossentropy', 'categorical_crossentropy', 'mse', 'mse_half', 'sse']"
     )
 
 
-def _FnLoss(fn, name: str, reduction: str):  # noqa: N802 - factory that reads like a class
-    import keras
-
-    class FnLoss(keras.losses.Loss):
-        def call(self, y_true, y_pred):
-            return fn(y_true, y_pred)
-
-    return FnLoss(name=name, reduction=reduction)
-
-
 def make_optimizer(cfg: Mapping[str, Any]):
     """Keras optimizer with the engine's formulas and defaults (see ``arch.resolve_optimizer``)."""
-    import keras
-
     o = resolve_optimizer(cfg)
     if o["name"] == "adam":
         return keras.optimizers.Adam(learning_rate=o["learning_rate"], beta_1=o["beta_1"], beta_2=o["beta_2"], epsilon=o["epsilon"])
@@ -101,8 +96,6 @@ def _activation(name: str, idx: int) -> str | None:
 
 def build_keras_model(canonical: list[dict], input_shape: tuple[int, ...], model_cfg: Mapping[str, Any], dtype: str):
     """A ``keras.Sequential`` mirroring the engine's canonical layers (weights: Keras defaults)."""
-    import keras
-
     out: list = [keras.Input(shape=tuple(input_shape), dtype=dtype)]
     spatial = len(input_shape) > 1
     for i, layer in enumerate(canonical):
@@ -143,7 +136,6 @@ def build_keras_model(canonical: list[dict], input_shape: tuple[int, ...], model
 class _KerasBase(Implementation):
     def build(self, cfg: Mapping[str, Any], spec: DataSpec) -> None:
         tf = _tf()
-        import keras
 
         model = dict(cfg["model"])
         self.cfg, self.spec, self.model_cfg = cfg, spec, model
@@ -184,7 +176,6 @@ class _KerasBase(Implementation):
     def fit(self, train: Split, val: Split | None = None, on_epoch: OnEpoch | None = None) -> list[EpochRecord]:
         """One ``model.fit`` over a generator replaying the engine's batch order, epoch by epoch."""
         tf = _tf()
-        import keras
 
         tcfg = dict(self.cfg.get("train") or {})
         epochs = int(tcfg.get("epochs", 1))
