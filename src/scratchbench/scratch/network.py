@@ -98,6 +98,7 @@ class Network:
         for layer in self.layers:
             shape = tuple(layer.build(shape, init_rng, self.dtype))
         self.output_units = int(shape[-1])
+        self._flat_params, self._flat_grads = self._pack_parameters()
         self._shuffle_rng = np.random.default_rng([self.seed, 1])
 
         last = self.layers[-1]
@@ -128,6 +129,26 @@ class Network:
         )
 
     # parameters ----------------------------------------------------------------------------
+    def _pack_parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """Move every parameter (and gradient) into one flat array, leaving views in the layers.
+
+        Layers keep reading ``params[k]`` / writing ``grads[k]`` in place as before; the
+        optimizer then updates the whole network with a handful of calls instead of a few per array.
+        """
+        entries = [(layer, k) for layer in self.layers for k in layer.params]
+        total = sum(layer.params[k].size for layer, k in entries)
+        flat_p = np.empty(total, dtype=self.dtype)
+        flat_g = np.zeros(total, dtype=self.dtype)
+        offset = 0
+        for layer, k in entries:
+            p = layer.params[k]
+            view = flat_p[offset : offset + p.size].reshape(p.shape)
+            view[...] = p
+            layer.params[k] = view
+            layer.grads[k] = flat_g[offset : offset + p.size].reshape(p.shape)
+            offset += p.size
+        return flat_p, flat_g
+
     def _params(self) -> list[np.ndarray]:
         return [p for layer in self.layers for p in layer.params.values()]
 
@@ -308,7 +329,7 @@ class Network:
         prescaled = isinstance(opt, SGD)  # fold the learning rate into the output gradient
         scale = opt.learning_rate if prescaled else 1.0
         update = opt.step_prescaled if prescaled else opt.step
-        params, grads = self._params(), self._grads()
+        params, grads = [self._flat_params], [self._flat_grads]  # every parameter, one update
         sum_loss = self.loss_name == "sse"
         multi = self.output_units > 1
         thr = self._threshold
