@@ -24,6 +24,17 @@ from scratchbench.models.base import EpochRecord, Implementation, OnEpoch, Split
 MB = 1024.0 * 1024.0
 
 
+def blas_threads() -> dict[str, int]:
+    """BLAS/OpenMP thread pools loaded in this process (threadpoolctl), by API, max over libraries."""
+    from threadpoolctl import threadpool_info
+
+    out: dict[str, int] = {}
+    for info in threadpool_info():
+        key = f"{info['user_api']}_{info['internal_api']}"
+        out[key] = max(out.get(key, 0), int(info["num_threads"]))
+    return out
+
+
 class PeakRSS:
     """Context manager sampling this process's RSS every ``interval`` seconds; ``peak_mb`` after."""
 

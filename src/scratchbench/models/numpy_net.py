@@ -72,9 +72,9 @@ class _NumpyBase(Implementation):
         return int(self.net.n_params())
 
     def threads(self) -> dict[str, int]:
-        from threadpoolctl import threadpool_info
+        from scratchbench.models.measure import blas_threads
 
-        return {f"blas_{i['internal_api']}": int(i["num_threads"]) for i in threadpool_info()}
+        return blas_threads()
 
 
 class NumpyMLP(_NumpyBase):

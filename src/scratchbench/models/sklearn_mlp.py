@@ -128,6 +128,6 @@ class SklearnMLP(Implementation):
         return int(sum(w.size for w in self.clf.coefs_) + sum(b.size for b in self.clf.intercepts_))
 
     def threads(self) -> dict[str, int]:
-        from threadpoolctl import threadpool_info
+        from scratchbench.models.measure import blas_threads
 
-        return {f"blas_{i['internal_api']}": int(i["num_threads"]) for i in threadpool_info()}
+        return blas_threads()
