@@ -204,7 +204,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result["meta"] = {
         "samples": len(x), "repeats": args.repeats, "threads": args.threads, "learning_rate": args.learning_rate,
         "data": "synthetic" if args.synthetic else "mnist", "architecture": "784-100(sigmoid)-10(softmax), CCE, SGD, float32",
-        "epoch_gflop": dense_epoch_flops(len(x), SIZES) / 1e9, "cpu_count": os.cpu_count(), "machine": platform.machine(),
+        "epoch_gflop": dense_epoch_flops(len(x), SIZES) / 1e9,
+        "floor_gflop_per_second": {k: dense_epoch_flops(len(x), SIZES) / 1e9 / v["floor"] for k, v in result.items() if "floor" in v},
+        "cpu_count": os.cpu_count(), "machine": platform.machine(),
         "load_average": list(os.getloadavg()), "versions": _versions(args.only), "blas": blas,
         "timestamp_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "all_seconds": samples,
     }
