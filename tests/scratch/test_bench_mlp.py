@@ -37,3 +37,10 @@ def test_floor_flop_accounting():
     assert gemm_flops(shapes) * 60000 / 128 == pytest.approx(dense_epoch_flops(60000, [784, 100, 10]))
     rate = measure_gemm_rate([(64, 64, 64)], repeats=2, min_seconds=0.02)
     assert 1e6 < rate["median"] <= rate["best"]
+
+
+def test_bench_mlp_without_features_tells_how_to_make_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCRATCHBENCH_ROOT", str(tmp_path))
+    with pytest.raises(SystemExit, match=r"dvc repro featurize@mnist"):
+        bench_main(["mlp", "--only", "numpy"])
+    assert not (tmp_path / "reports").exists()  # nothing half-written

@@ -66,7 +66,8 @@ def load_mnist(samples: int, synthetic: bool, seed: int) -> tuple[np.ndarray, np
     try:
         fs = load_features("mnist")
     except FeatureError as exc:
-        raise SystemExit(f"bench mlp: MNIST features are missing ({exc}).\nRun `dvc repro featurize@mnist` first.") from None
+        hint = "" if "dvc repro featurize@mnist" in str(exc) else "\nRun `dvc repro featurize@mnist` first."
+        raise SystemExit(f"bench mlp: MNIST features are missing: {exc}{hint}") from None
     x, y = fs.x_train, fs.y_train
     if samples > len(x):
         raise SystemExit(f"bench mlp: --samples {samples} exceeds the {len(x)} MNIST training images")
