@@ -212,7 +212,7 @@ class Network:
             else:
                 targets[np.arange(y.shape[0]), labels] = self.target_on
             return targets, labels
-        if y.dtype.kind != "f":
+        if y.dtype.kind not in "fiub":
             raise ValueError(f"y: expected integer labels (N,) or float targets (N, {k}), got dtype {y.dtype}")
         if y.ndim == 1 and k == 1:
             y = y[:, None]
