@@ -98,6 +98,8 @@ class Network:
         for layer in self.layers:
             shape = tuple(layer.build(shape, init_rng, self.dtype))
         self.output_units = int(shape[-1])
+        widest = max([math.prod(self.input_shape)] + [math.prod(l["output_shape"]) for l in canonical])
+        self._predict_batch = int(min(4096, max(16, (64 << 20) // (widest * self.dtype.itemsize))))  # ~64 MB per activation
         self._flat_params, self._flat_grads = self._pack_parameters()
         self._shuffle_rng = np.random.default_rng([self.seed, 1])
 
@@ -223,7 +225,8 @@ class Network:
         return targets, labels
 
     # inference -----------------------------------------------------------------------------
-    def _forward_prepared(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    def _forward_prepared(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        batch_size = batch_size or self._predict_batch
         out = np.empty((x.shape[0], self.output_units), dtype=self.dtype)
         for start in range(0, x.shape[0], batch_size):
             h = x[start : start + batch_size]
