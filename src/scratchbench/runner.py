@@ -25,7 +25,7 @@ import yaml
 
 from scratchbench.config import validate
 from scratchbench.experiment import activations as act
-from scratchbench.experiment.caps import apply_caps
+from scratchbench.experiment.caps import apply_caps, epoch_cap
 from scratchbench.experiment.curves import plot_curve, write_curve_csv, write_metrics_json
 from scratchbench.experiment.probes import run_probes
 from scratchbench.tracking import names
@@ -134,7 +134,8 @@ def _train(cfg: dict[str, Any], run: TrackedRun, workdir: Path, out_dir: Path | 
     else:
         val = test
         val_source = "test split"
-    run.log_params({**{k: v for k, v in caps.items()}, **{f"data.{k}": v for k, v in prep.info.items()},
+    cfg["train"]["epochs"], ecaps = epoch_cap(cfg, len(prep.train.y))
+    run.log_params({**caps, **ecaps, **{f"data.{k}": v for k, v in prep.info.items()},
                     "data.test_samples_effective": len(test.y), "data.val_source": val_source,
                     "data.val_samples": len(val.y)})
     run.set_expected_steps(int(cfg["train"]["epochs"]))

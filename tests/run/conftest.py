@@ -13,7 +13,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 # Fast settings for every tiny run: few full-batch iterations, small curve.
-FAST = ["profile.max_iterations=5", "profile.max_epochs=2"]
+FAST = ["profile.max_iterations=5", "profile.max_epochs=2", "profile.max_sample_passes=100"]
 
 
 def make_features(root: Path) -> None:

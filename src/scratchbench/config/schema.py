@@ -185,6 +185,7 @@ class ProfileConfig:
     max_test_samples: Optional[int] = None
     max_epochs: Optional[int] = None
     max_iterations: Optional[int] = None
+    max_sample_passes: Optional[int] = None
 
 
 @dataclass

@@ -21,23 +21,37 @@ def apply_caps(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     out = copy.deepcopy(cfg)
     train, profile, model = out["train"], out["profile"], out["model"]
     dataset = out["dataset"]["name"]
-    full_batch = train["batch_size"] is None
-    epoch_cap = profile.get("max_iterations") if full_batch else profile.get("max_epochs")
-    epochs = _min_cap(train["epochs"], epoch_cap)
     impl_cap = (model.get("sample_caps") or {}).get(dataset)
     sample_cap = _min_cap(train.get("max_train_samples"), profile.get("max_train_samples"), impl_cap)
     sources = [name for name, c in (("train", train.get("max_train_samples")), ("profile", profile.get("max_train_samples")),
                                     (f"model.sample_caps.{dataset}", impl_cap)) if c is not None and int(c) == sample_cap]
     test_cap = _min_cap(train.get("max_test_samples"), profile.get("max_test_samples"))
     record = {
-        "train.epochs_requested": train["epochs"],
-        "train.epochs_effective": epochs,
-        "train.epochs_capped": epochs != train["epochs"],
         "train.max_train_samples_effective": sample_cap,
         "train.max_test_samples_effective": test_cap,
         "sample_cap_source": ",".join(sources) if sources else "none",
     }
-    train["epochs"] = epochs
     train["max_train_samples"] = sample_cap
     train["max_test_samples"] = test_cap
     return out, record
+
+
+def epoch_cap(cfg: dict[str, Any], n_train: int) -> tuple[int, dict[str, Any]]:
+    """Effective epochs under the profile, and the record of it.
+
+    Full-batch runs: ``profile.max_iterations``. Mini-batch / per-sample runs:
+    ``max(profile.max_epochs, profile.max_sample_passes // n_train)`` so tiny tables (R4 XOR)
+    still get enough epochs while big sets stop after a few.
+    """
+    train, profile = cfg["train"], cfg["profile"]
+    requested = int(train["epochs"])
+    if train["batch_size"] is None:
+        cap = profile.get("max_iterations")
+    else:
+        cap = profile.get("max_epochs")
+        passes = profile.get("max_sample_passes")
+        if cap is not None and passes is not None and n_train > 0:
+            cap = max(int(cap), int(passes) // int(n_train))
+    epochs = _min_cap(requested, cap) or requested
+    return epochs, {"train.epochs_requested": requested, "train.epochs_effective": epochs,
+                    "train.epochs_capped": epochs != requested}
