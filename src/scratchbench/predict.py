@@ -79,7 +79,7 @@ def latest_run_id(experiment: str, tracking_uri: str | None = None) -> str:
     return runs[0].info.run_id
 
 
-def _load_model_file(impl: str, files: list[Path]) -> Callable[[np.ndarray], np.ndarray]:
+def _load_model_file(impl: str, files: list[Path], cfg: dict[str, Any], spec: Any) -> Callable[[np.ndarray], np.ndarray]:
     """Return a predict-proba callable for the saved model files of implementation ``impl``."""
     from scratchbench.models.registry import implementation_class
 
@@ -90,6 +90,11 @@ def _load_model_file(impl: str, files: list[Path]) -> Callable[[np.ndarray], np.
     loader = getattr(implementation_class(impl), "load", None)
     if callable(loader):  # an implementation that restores itself
         return loader(main).predict_proba
+    if impl == "pybrain":
+        raise PredictError(
+            f"{main.name}: the pybrain artifact is a flat parameter vector whose order follows PyBrain's "
+            "module sort, which is not stable across processes, so it cannot be restored faithfully "
+            "(needs a PyBrainNet.load that restores parameters per named connection)")
     if main.suffix == ".npz":
         from scratchbench.scratch.network import Network
 
@@ -133,8 +138,8 @@ def load_run_model(run_id: str, tracking_uri: str | None = None) -> RunModel:
     except Exception as exc:
         raise PredictError(f"run {run_id} has no 'model' artifact (was it trained with model saving on?)") from exc
     files = sorted(p for p in model_dir.rglob("*") if p.is_file()) if model_dir.is_dir() else [model_dir]
-    proba = _load_model_file(impl, files)
     spec = data_spec(load_features(dataset))
+    proba = _load_model_file(impl, files, cfg, spec)
     return RunModel(run_id, impl, dataset, cfg, spec, proba)
 
 

@@ -132,8 +132,11 @@ def test_metrics_json_and_plot_data(built, store):
     data = json.loads((out / "metrics.json").read_text())
     assert data["n_runs"] == 5  # 6 runs logged, the older seed-0 rerun dropped
     entry = data["datasets"]["moons"]["numpy_mlp (r10_moons)"]
-    assert entry["test_accuracy"]["n"] == 2
-    assert set(entry["run_ids"]) == {store.runs["moons_numpy_s0"], store.runs["moons_numpy_s1"]}
+    client = _client(store)
+    accs = [client.get_run(store.runs[k]).data.metrics["test_accuracy"] for k in ("moons_numpy_s0", "moons_numpy_s1")]
+    assert entry["seeds"] == 2 and entry["test_accuracy"] == pytest.approx(sum(accs) / 2, abs=1e-6)
+    assert data["reproduction"]["R1 r1_single_neuron"]["ours"] is None
+    assert data["reproduction"]["R10 r10_moons numpy_mlp"]["published"] == pytest.approx(0.95)
     curves = sorted((out / "plots" / "curves").glob("*.csv"))
     assert any("catvnoncat" in p.name for p in curves)
     lines = next(p for p in curves if "catvnoncat" in p.name).read_text().splitlines()

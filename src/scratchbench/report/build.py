@@ -6,7 +6,7 @@ import csv
 import json
 import shutil
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -108,36 +108,30 @@ def _curve_files(report: Report, plot_dir: Path) -> None:
                 w.writerow([s, val.get(s, ""), loss.get(s, ""), f"{t:.6g}"])
 
 
-def _agg(a) -> dict[str, float] | None:
-    return None if a is None else {"mean": a.mean, "sd": a.sd, "n": a.n}
+def _mean(agg) -> float | None:
+    return None if agg is None else round(agg.mean, 6)
 
 
 def metrics_dict(report: Report) -> dict[str, Any]:
-    """What ``reports/metrics.json`` holds (also ``dvc metrics show``)."""
+    """What ``reports/metrics.json`` holds: compact numbers only, so ``dvc metrics show`` stays readable."""
     datasets: dict[str, Any] = {}
     for g in report.groups:
-        spe = [seconds_per_epoch(r) for r in g.runs]
-        spe = [s for s in spe if s is not None]
-        entry = {
-            "experiment": g.experiment, "implementation": g.implementation, "profile": g.profile,
-            "variant": g.variant, "run_ids": [r.run_id for r in g.runs], "seeds": [r.seed for r in g.runs],
-            "seconds_per_epoch": float(np.mean(spe)) if spe else None,
+        spe = [s for s in (seconds_per_epoch(r) for r in g.runs) if s is not None]
+        acc = g.metric("test_accuracy")
+        entry: dict[str, Any] = {
+            "test_accuracy": _mean(acc), "test_accuracy_sd": None if acc is None else round(acc.sd, 6),
+            "seeds": len(g.runs), "seconds_per_epoch": round(float(np.mean(spe)), 6) if spe else None,
         }
-        for m in ("test_accuracy", "fit_seconds", "inference_samples_per_second", "peak_memory_mb", "n_params",
-                  "train_samples"):
-            entry[m] = _agg(g.metric(m))
+        for m in ("fit_seconds", "inference_samples_per_second", "peak_memory_mb", "n_params", "train_samples"):
+            entry[m] = _mean(g.metric(m))
         datasets.setdefault(g.dataset, {})[g.label] = entry
-    repro = []
+    repro: dict[str, Any] = {}
     for r in report.reproduction:
-        repro.append({"reference": r.reference, "preset": r.preset, "implementation": r.implementation,
-                      "metric": r.metric, "published": r.published, "published_value": r.published_value,
-                      "ours": _agg(r.ours), "difference": r.difference, "status": r.status, "note": r.note,
-                      "run_ids": r.run_ids})
-    return {
-        "generated": report.generated, "tracking_uri": report.tracking_uri,
-        "filter": {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in asdict(report.run_filter).items()},
-        "n_runs": len(report.runs), "datasets": datasets, "reproduction": repro,
-    }
+        key = f"{r.reference} {r.preset}" + (f" {r.implementation}" if r.run_ids else "")
+        repro[key] = {"metric": r.metric or None, "published": r.published_value, "ours": _mean(r.ours),
+                      "difference": None if r.difference is None else round(r.difference, 6)}
+    return {"generated": report.generated, "n_runs": len(report.runs), "datasets": datasets,
+            "reproduction": repro}
 
 
 def build_report(out_dir: Path, tracking_uri: str | None = None, run_filter: RunFilter | None = None,
