@@ -1,0 +1,40 @@
+"""Profile and per-implementation caps: what applies, and that it is recorded."""
+
+from __future__ import annotations
+
+from scratchbench.config import validate
+from scratchbench.config.compose import compose_run
+from scratchbench.experiment.caps import apply_caps, epoch_cap
+
+from conftest import REPO
+
+
+def _cfg(*overrides: str) -> dict:
+    return validate(compose_run(list(overrides), root=REPO))
+
+
+def test_full_batch_runs_are_capped_by_max_iterations() -> None:
+    cfg, _ = apply_caps(_cfg("experiment=r11_cat_tanh", "profile=quick"))
+    epochs, rec = epoch_cap(cfg, 209)
+    assert epochs == 300 and rec == {"train.epochs_requested": 3000, "train.epochs_effective": 300, "train.epochs_capped": True}
+
+
+def test_tiny_tables_get_more_epochs_big_sets_few() -> None:
+    cfg, _ = apply_caps(_cfg("experiment=r4_xor", "profile=quick"))
+    assert epoch_cap(cfg, 4)[0] == 1000  # 20000 passes // 4 rows > the preset's 1000 epochs
+    cfg, _ = apply_caps(_cfg("experiment=r12_mnist_mse", "profile=quick"))
+    assert epoch_cap(cfg, 2000)[0] == 10 and epoch_cap(cfg, 60000)[0] == 2
+
+
+def test_full_profile_keeps_the_preset() -> None:
+    cfg, rec = apply_caps(_cfg("experiment=r12_mnist_mse", "profile=full"))
+    assert epoch_cap(cfg, 50000)[0] == 30 and rec["sample_cap_source"] == "none"
+    assert cfg["train"]["max_train_samples"] is None
+
+
+def test_pybrain_default_mnist_cap_is_recorded_with_its_source() -> None:
+    cfg, rec = apply_caps(_cfg("experiment=r12_mnist_mse", "model=pybrain", "profile=full"))
+    assert cfg["train"]["max_train_samples"] == 3000
+    assert rec["train.max_train_samples_effective"] == 3000 and rec["sample_cap_source"] == "model.sample_caps.mnist"
+    cfg, rec = apply_caps(_cfg("experiment=r12_mnist_mse", "model=pybrain", "profile=full", "train.max_train_samples=500"))
+    assert cfg["train"]["max_train_samples"] == 500 and rec["sample_cap_source"] == "train"
