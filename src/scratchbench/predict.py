@@ -73,7 +73,8 @@ def latest_run_id(experiment: str, tracking_uri: str | None = None) -> str:
     client = _client(tracking_uri)
     ids = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
     runs = client.search_runs(ids, filter_string=f"tags.experiment = '{experiment}' and attributes.status = 'FINISHED'",
-                              max_results=1, order_by=["attributes.start_time DESC"]) if ids else []
+                              max_results=200, order_by=["attributes.start_time DESC"]) if ids else []
+    runs = [r for r in runs if r.data.tags.get("implementation") and r.data.tags.get("sweep") != "parent"]
     if not runs:
         raise PredictError(f"--experiment {experiment!r}: no finished run with that experiment tag in the MLflow store")
     return runs[0].info.run_id

@@ -47,6 +47,18 @@ def run_preset(overrides: list[str]):
     return run(cfg)
 
 
+def _sweep_parent(uri: str) -> None:
+    """A Hydra-sweep parent run as the tracking callback logs it: newest, no model, no implementation tag."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name("scratchbench-catvnoncat") or client.search_experiments()[0]
+    run = client.create_run(exp.experiment_id, tags={"sweep": "parent", "experiment": "r11_cat_tanh",
+                                                     "reference": "R11", "dataset": "catvnoncat"})
+    client.log_metric(run.info.run_id, "children", 1)
+    client.set_terminated(run.info.run_id, "FINISHED")
+
+
 @dataclass
 class Store:
     root: Path
@@ -79,6 +91,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
             res = run_preset(overrides + ["profile=quick"])
             assert res.status == "FINISHED", (label, res.error)
             st.runs[label] = res.run_id
+        _sweep_parent(uri)
         yield st
     finally:
         mp.undo()

@@ -164,7 +164,7 @@ def load_runs(tracking_uri: str | None = None, run_filter: RunFilter | None = No
                 metrics={k: float(v) for k, v in run.data.metrics.items()},
                 artifact_uri=run.info.artifact_uri or "",
             )
-            if run_filter.accepts(rec):
+            if rec.tags.get("sweep") != "parent" and run_filter.accepts(rec):  # sweep parents hold no model
                 records.append(rec)
         token = page.token
         if not token:
