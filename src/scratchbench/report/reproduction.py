@@ -123,8 +123,11 @@ def build_reproduction(runs: Sequence[RunRecord]) -> list[ReproRow]:
 def reproduction_markdown(rows: Sequence[ReproRow]) -> str:
     head = "| Ref | Preset | Implementation | Metric | Published | Ours | Difference | Note |"
     lines = [head, "|---|---|---|---|---|---|---|---|"]
+    prev = None
     for r in rows:
+        same = prev is not None and prev.preset == r.preset and prev.note == r.note and r.note
         cells = [r.reference, f"`{r.preset}`", r.implementation, r.metric or "—", r.published or "—",
-                 r.ours_text(), r.difference_text(), r.note or ""]
+                 r.ours_text(), r.difference_text(), "(same as above)" if same else (r.note or "")]
+        prev = r
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
