@@ -92,6 +92,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
             assert res.status == "FINISHED", (label, res.error)
             st.runs[label] = res.run_id
         _sweep_parent(uri)
+        with pytest.raises(ValueError, match="bias"):  # recorded FAILED: the report must say so
+            run_preset(["experiment=r10_moons", "model=sklearn_mlp", "model.bias=false", "profile=quick"])
         yield st
     finally:
         mp.undo()

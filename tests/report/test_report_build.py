@@ -96,6 +96,7 @@ def test_reproduction_rows(built, store):
     assert {r.reference for r in report.reproduction} >= {f"R{i}" for i in range(1, 13)}
     md = (built[0] / "comparison.md").read_text()
     assert md.count("not run yet") >= 8
+    assert "Not included (not FINISHED): 1 failed run(s)" in md
 
 
 def test_every_figure_is_a_valid_png(built):
@@ -209,3 +210,20 @@ def test_predictions_reproduce_the_runs_test_accuracy(in_store):
         assert preds is not None
         acc = float((preds.y_true == preds.y_pred).mean())
         assert acc == pytest.approx(run.metrics["test_accuracy"], abs=1e-9), label
+
+
+def test_failed_render_leaves_previous_report_intact(in_store, tmp_path, monkeypatch):
+    from scratchbench.report import render
+
+    out = tmp_path / "rep"
+    build_report(out, in_store.uri, RunFilter(datasets=("catvnoncat",)), predictions=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+
+    def boom(*a, **k):
+        raise RuntimeError("render failed")
+
+    monkeypatch.setattr(render, "render_html", boom)
+    with pytest.raises(RuntimeError, match="render failed"):
+        build_report(out, in_store.uri, RunFilter(datasets=("moons",)), predictions=False)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from scratchbench.report import figures as F
-from scratchbench.report.collect import (RunFilter, RunGroup, RunRecord, default_tracking_uri, group_runs,
-                                         load_histories, load_runs)
+from scratchbench.report.collect import (RunFilter, RunGroup, RunRecord, count_unfinished, default_tracking_uri,
+                                         group_runs, load_histories, load_runs)
 from scratchbench.report.reproduction import ReproRow, build_reproduction
 from scratchbench.report.tables import Table, build_tables, seconds_per_epoch
 
@@ -151,6 +151,10 @@ def build_report(out_dir: Path, tracking_uri: str | None = None, run_filter: Run
     groups = group_runs(runs)
     report = Report(out_dir, tracking_uri, run_filter, runs, groups, build_tables(groups),
                     build_reproduction(runs), generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    unfinished = count_unfinished(tracking_uri)
+    if unfinished:
+        report.notes.append("Not included (not FINISHED): " + ", ".join(f"{n} {s.lower()}" for s, n in sorted(unfinished.items()))
+                            + " run(s); see the MLflow UI for their error tags.")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = out_dir.parent / f".{out_dir.name}.tmp"
     shutil.rmtree(stage, ignore_errors=True)

@@ -182,6 +182,19 @@ def load_runs(tracking_uri: str | None = None, run_filter: RunFilter | None = No
     return records
 
 
+def count_unfinished(tracking_uri: str | None = None) -> dict[str, int]:
+    """How many runs ended FAILED / KILLED / are still RUNNING (reported, never silently dropped)."""
+    from mlflow.entities import ViewType
+
+    client = _client(tracking_uri)
+    ids = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
+    counts: dict[str, int] = {}
+    if ids:
+        for run in client.search_runs(ids, filter_string="attributes.status != 'FINISHED'", max_results=5000):
+            counts[run.info.status] = counts.get(run.info.status, 0) + 1
+    return counts
+
+
 def load_histories(runs: Sequence[RunRecord], tracking_uri: str | None = None,
                    keys: Sequence[str] = ("loss", "train_accuracy", "val_accuracy", "epoch_seconds")) -> None:
     """Fill ``run.history[key] = [(step, value), ...]`` (sorted by step) for each run."""
