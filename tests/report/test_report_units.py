@@ -57,3 +57,18 @@ def test_parse_tag_filters_and_threads():
 def test_confusion_matrix():
     cm = confusion_matrix(np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2]), 3)
     assert cm.tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+
+
+def test_published_curve_figure(tmp_path):
+    from PIL import Image
+
+    from scratchbench.report.figures import R7_POOL_PUBLISHED, published_curve
+
+    run = _run("a", "keras_cnn", "0", 0.9, 1.0)
+    run.tags["experiment"] = "r7_mnist_cnn_pool"
+    run.history = {"val_accuracy": [(1, 0.8), (2, 0.9)], "epoch_seconds": [(1, 1.0), (2, 1.0)]}
+    fig = published_curve(group_runs([run]), "r7_mnist_cnn_pool", R7_POOL_PUBLISHED, tmp_path / "r7.png")
+    assert fig is not None and fig.section == "r7"
+    with Image.open(fig.path) as im:
+        assert im.format == "PNG" and im.size[0] > 300
+    assert published_curve(group_runs([run]), "r99", R7_POOL_PUBLISHED, tmp_path / "x.png") is None

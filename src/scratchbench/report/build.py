@@ -49,6 +49,9 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
     fig = F.cost_curve(groups, "r11_cat_tanh", fig_dir / "r11_cost_curve.png")
     if fig:
         figs.append(fig)
+    fig = F.published_curve(groups, "r7_mnist_cnn_pool", F.R7_POOL_PUBLISHED, fig_dir / "r7_pool_val_accuracy.png")
+    if fig:
+        figs.append(fig)
     if not predictions:
         report.notes.append("Confusion matrices, sample grids and decision boundaries skipped (--no-predictions).")
         return

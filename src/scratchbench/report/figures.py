@@ -314,3 +314,29 @@ def cost_curve(groups: Sequence[RunGroup], experiment: str, path: Path, every: i
     _save(fig, path)
     return Figure(path, "R11 cost curve", f"Training cost per iteration of `{experiment}` (mean over seeds); "
                   f"dots mark every {every}th iteration, the points the tutorial prints.", "r11")
+
+
+R7_POOL_PUBLISHED = (0.8221, 0.9609, 0.9733, 0.9756, 0.9797, 0.9809, 0.9821, 0.9828, 0.9836, 0.9841)
+
+
+def published_curve(groups: Sequence[RunGroup], experiment: str, published: Sequence[float], path: Path) -> Figure | None:
+    """Validation accuracy per epoch: the tutorial's printed values against ours (R7 pool variant)."""
+    mine = [g for g in groups if g.experiment == experiment]
+    curves = [(g, _mean_curve(g, "val_accuracy")) for g in mine]
+    curves = [(g, c) for g, c in curves if c is not None]
+    if not curves:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(range(1, len(published) + 1), published, "k--o", ms=4, label="published")
+    for g, (steps, vals, _) in curves:
+        ax.plot(steps, vals, "-o", ms=4, label=g.label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_title(f"{experiment}: validation accuracy per epoch")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    _save(fig, path)
+    return Figure(path, "R7 pool variant: published vs ours", "Validation accuracy per epoch as printed by the "
+                  "tutorial (dashed) and as measured here (mean over seeds; the quick profile runs fewer epochs).",
+                  "r7")
