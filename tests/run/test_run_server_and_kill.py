@@ -73,10 +73,12 @@ def test_run_logged_through_a_real_tracking_server(tiny_root: Path, tmp_path: Pa
         urllib.request.urlopen(url + "/health", timeout=2)
 
 
-def test_sigterm_marks_the_run_killed(tiny_root: Path) -> None:
+def test_sigterm_marks_the_run_and_its_sweep_killed(tiny_root: Path) -> None:
+    """SIGTERM to a (one-job) sweep: the training child run is KILLED, and so is the sweep's parent run."""
     env = {**os.environ, "SCRATCHBENCH_ROOT": str(tiny_root)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scratchbench.train", "profile=full", "train.epochs=100000000", "tracking.max_curve_points=100000"],
+        [sys.executable, "-m", "scratchbench.train", "--multirun", "profile=full", "train.epochs=100000000",
+         "tracking.max_curve_points=100000"],
         cwd=tiny_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     client = client_for(tiny_root)
     try:
@@ -86,7 +88,8 @@ def test_sigterm_marks_the_run_killed(tiny_root: Path) -> None:
             time.sleep(1.0)
             assert proc.poll() is None, proc.stdout.read()
             for r in all_runs(client):
-                if r.info.status == "RUNNING" and client.get_metric_history(r.info.run_id, "loss"):
+                if r.info.status == "RUNNING" and r.data.tags.get("sweep") == "child" and \
+                        client.get_metric_history(r.info.run_id, "loss"):
                     running = r
         assert running is not None, "the run never started training"
         proc.send_signal(signal.SIGTERM)
@@ -100,3 +103,5 @@ def test_sigterm_marks_the_run_killed(tiny_root: Path) -> None:
     assert r.info.status == "KILLED"
     assert r.data.tags["failure_reason"] == "killed"
     assert len(client.get_metric_history(r.info.run_id, "loss")) >= 1  # what was logged before the signal stays
+    parent = client.get_run(r.data.tags["mlflow.parentRunId"])
+    assert parent.data.tags["sweep"] == "parent" and parent.info.status == "KILLED"

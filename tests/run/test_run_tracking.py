@@ -33,6 +33,11 @@ def test_tiny_run_records_params_epoch_metrics_tags_and_artifacts(tiny_root: Pat
     assert client.get_experiment(r.info.experiment_id).name == "scratchbench-moons"
     # flattened resolved config + effective caps as params
     p = r.data.params
+    from scratchbench.config import validate
+    from scratchbench.tracking.run import flatten
+
+    expected = flatten(validate(cfg))
+    assert {k: p.get(k) for k in expected} == expected  # every resolved config value, nothing missing
     assert p["model.name"] == "numpy_mlp" and p["optimizer.learning_rate"] == "0.01" and p["seed"] == "5"
     assert json.loads(p["model.layers"])[0] == {"input_dim": 2, "output_dim": 4, "activation": "relu"}
     assert p["train.epochs_effective"] == "7" and p["profile.name"] == "full"

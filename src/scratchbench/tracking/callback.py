@@ -7,6 +7,7 @@ the parent run and publishes its id (env var + a file in the sweep dir) for the 
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 from pathlib import Path
@@ -54,6 +55,15 @@ class MlflowSweepCallback(Callback):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         (sweep_dir / PARENT_RUN_FILE).write_text(json.dumps({"run_id": self.run.run_id, "tracking_uri": uri}))
         os.environ[PARENT_RUN_ENV] = self.run.run_id
+        atexit.register(self._end_if_interrupted)
+
+    def _end_if_interrupted(self) -> None:
+        """The sweep died before ``on_multirun_end`` (Ctrl-C, exception): the parent is KILLED, not RUNNING."""
+        if self.run is not None and not self.run.ended:
+            try:
+                self.run.end("KILLED")
+            except Exception:  # noqa: BLE001 - best effort at interpreter exit
+                pass
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         if self.run is None:
