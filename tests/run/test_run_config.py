@@ -93,3 +93,17 @@ def test_params_yaml_is_the_composition_of_conf(tmp_path: Path) -> None:
     committed = yaml.safe_load((REPO / "params.yaml").read_text())
     assert composed == committed, "params.yaml drifted from conf/: edit conf/ and run `python -m scratchbench.config.compose`"
     assert {"fetch", "featurize", "train_matrix", "profile", "model"} <= set(committed)
+
+
+@pytest.mark.parametrize("launcher,target", [
+    ("basic", "BasicLauncher"), ("joblib", "JoblibLauncher"),
+    ("submitit_local", "LocalLauncher"), ("submitit_slurm", "SlurmLauncher"),
+])
+def test_every_launcher_choice_composes_with_the_sweep_callback(launcher: str, target: str) -> None:
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(str(REPO / "conf"), version_base=None):
+        cfg = compose("config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
+    assert cfg.hydra.launcher._target_.endswith(target)
+    assert cfg.hydra.callbacks.mlflow_sweep._target_ == "scratchbench.tracking.callback.MlflowSweepCallback"
+    assert cfg.hydra.job.chdir is False  # runs never move the cwd; store paths are absolute anyway
