@@ -25,7 +25,7 @@ import yaml
 
 from scratchbench.config import validate
 from scratchbench.experiment import activations as act
-from scratchbench.experiment.caps import apply_caps, epoch_cap
+from scratchbench.experiment.caps import apply_caps, epoch_cap, macs_per_sample
 from scratchbench.experiment.curves import plot_curve, write_curve_csv, write_metrics_json
 from scratchbench.experiment.probes import run_probes
 from scratchbench.tracking import names
@@ -101,6 +101,17 @@ class _SigtermToKill:
             signal.signal(signal.SIGTERM, self.prev)
 
 
+def _macs(model_cfg: dict[str, Any], spec: Any, kind: str) -> int | None:
+    """Forward multiply-accumulates per sample of the run's architecture (None if it cannot say)."""
+    from scratchbench.models.adapter import model_input_shape
+    from scratchbench.scratch.architecture import ArchitectureError, normalize_layers
+
+    try:
+        return macs_per_sample(normalize_layers(model_cfg, model_input_shape(spec, kind), spec.n_classes))
+    except (ArchitectureError, KeyError, TypeError, ValueError):
+        return None
+
+
 def _train(cfg: dict[str, Any], run: TrackedRun, workdir: Path, out_dir: Path | None) -> dict[str, float]:
     from scratchbench.data.features import features_sha256, load_features
     from scratchbench.models import adapter
@@ -134,7 +145,8 @@ def _train(cfg: dict[str, Any], run: TrackedRun, workdir: Path, out_dir: Path | 
     else:
         val = test
         val_source = "test split"
-    cfg["train"]["epochs"], ecaps = epoch_cap(cfg, len(prep.train.y))
+    macs = _macs(cfg["model"], prep.spec, kind)
+    cfg["train"]["epochs"], ecaps = epoch_cap(cfg, len(prep.train.y), macs)
     run.log_params({**caps, **ecaps, **{f"data.{k}": v for k, v in prep.info.items()},
                     "data.test_samples_effective": len(test.y), "data.val_source": val_source,
                     "data.val_samples": len(val.y)})

@@ -186,6 +186,7 @@ class ProfileConfig:
     max_epochs: Optional[int] = None
     max_iterations: Optional[int] = None
     max_sample_passes: Optional[int] = None
+    max_work: Optional[float] = None
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 
@@ -36,12 +37,27 @@ def apply_caps(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return out, record
 
 
-def epoch_cap(cfg: dict[str, Any], n_train: int) -> tuple[int, dict[str, Any]]:
+def macs_per_sample(canonical_layers: list[dict[str, Any]]) -> int:
+    """Multiply-accumulates of one forward pass of one sample through canonical layers."""
+    total = 0
+    for layer in canonical_layers:
+        if layer["type"] == "dense":
+            total += math.prod(layer["input_shape"]) * int(layer["units"])
+        elif layer["type"] == "conv2d":
+            kh, kw = layer["kernel_size"]
+            out_h, out_w, filters = layer["output_shape"]
+            total += out_h * out_w * filters * kh * kw * int(layer["input_shape"][-1])
+    return int(total)
+
+
+def epoch_cap(cfg: dict[str, Any], n_train: int, macs: int | None = None) -> tuple[int, dict[str, Any]]:
     """Effective epochs under the profile, and the record of it.
 
-    Full-batch runs: ``profile.max_iterations``. Mini-batch / per-sample runs:
-    ``max(profile.max_epochs, profile.max_sample_passes // n_train)`` so tiny tables (R4 XOR)
-    still get enough epochs while big sets stop after a few.
+    ``profile.max_work`` bounds the training compute: epochs x ``n_train`` x ``macs`` (forward
+    multiply-accumulates per sample) stays under it, so cheap presets (R1-R4, R10 moons) run
+    as published while expensive ones stop early. Legacy caps also apply: full-batch runs
+    ``profile.max_iterations``; mini-batch / per-sample runs ``max(profile.max_epochs,
+    profile.max_sample_passes // n_train)``.
     """
     train, profile = cfg["train"], cfg["profile"]
     requested = int(train["epochs"])
@@ -52,6 +68,14 @@ def epoch_cap(cfg: dict[str, Any], n_train: int) -> tuple[int, dict[str, Any]]:
         passes = profile.get("max_sample_passes")
         if cap is not None and passes is not None and n_train > 0:
             cap = max(int(cap), int(passes) // int(n_train))
-    epochs = _min_cap(requested, cap) or requested
-    return epochs, {"train.epochs_requested": requested, "train.epochs_effective": epochs,
-                    "train.epochs_capped": epochs != requested}
+    work = profile.get("max_work")
+    work_cap = None
+    if work is not None and macs and n_train > 0:
+        work_cap = max(1, int(float(work) // (int(n_train) * int(macs))))
+    epochs = _min_cap(requested, cap, work_cap) or requested
+    record = {"train.epochs_requested": requested, "train.epochs_effective": epochs,
+              "train.epochs_capped": epochs != requested}
+    if macs:
+        record["train.macs_per_sample"] = int(macs)
+        record["train.work_macs"] = int(epochs) * int(n_train) * int(macs)
+    return epochs, record
