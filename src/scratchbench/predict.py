@@ -91,11 +91,6 @@ def _load_model_file(impl: str, files: list[Path], cfg: dict[str, Any], spec: An
     loader = getattr(implementation_class(impl), "load", None)
     if callable(loader):  # an implementation that restores itself
         return loader(main).predict_proba
-    if impl == "pybrain":
-        raise PredictError(
-            f"{main.name}: the pybrain artifact is a flat parameter vector whose order follows PyBrain's "
-            "module sort, which is not stable across processes, so it cannot be restored faithfully "
-            "(needs a PyBrainNet.load that restores parameters per named connection)")
     if main.suffix == ".npz":
         from scratchbench.scratch.network import Network
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -140,7 +141,23 @@ def test_pybrain_binary_sigmoid_full_batch(two_blobs, tmp_path):
     assert np.mean(impl.predict(test.x) == test.y) > 0.75
     assert impl.n_params() == 4 * 5 + 5 + 5 + 1
     saved = impl.save(tmp_path / "model")
-    assert saved.is_file() and len(np.load(saved)["params"]) == impl.n_params()
+    with np.load(saved) as z:
+        assert sum(z[k].size for k in z.files if k.startswith("conn:")) == impl.n_params()
+    # PyBrain's flat parameter order changes between interpreters: reload in fresh ones with
+    # different hash seeds and get the very same predictions.
+    np.save(tmp_path / "x.npy", test.x)
+    expected = impl.predict_proba(test.x)
+    code = (
+        "import sys, numpy as np\n"
+        "from scratchbench.models.pybrain_net import PyBrainNet\n"
+        "net = PyBrainNet.load(sys.argv[1])\n"
+        "np.save(sys.argv[3], net.predict_proba(np.load(sys.argv[2])))\n"
+    )
+    for hash_seed in ("1", "2", "3"):
+        out = tmp_path / f"p{hash_seed}.npy"
+        subprocess.run([sys.executable, "-c", code, str(saved), str(tmp_path / "x.npy"), str(out)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": hash_seed}, timeout=120)
+        np.testing.assert_allclose(np.load(out), expected, rtol=0, atol=1e-12)
 
 
 def test_pybrain_rejects_conv_and_adam(three_blobs):

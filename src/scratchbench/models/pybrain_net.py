@@ -85,6 +85,23 @@ def _dataset(x: np.ndarray, t: np.ndarray) -> SupervisedDataSet:
     return ds
 
 
+def _build_net(sizes: list[int], activations: list[str], use_bias: bool) -> Any:
+    hidden, out = activations[:-1], activations[-1]
+    net = buildNetwork(
+        *sizes,
+        bias=use_bias,
+        hiddenclass=LAYER_CLASSES[hidden[0]] if hidden else SigmoidLayer,
+        outclass=LAYER_CLASSES[out],
+    )
+    net.sortModules()
+    return net
+
+
+def _connections(net: Any) -> dict[str, Any]:
+    """The network's connections keyed by ``<from module>-><to module>`` (stable across processes)."""
+    return {f"{c.inmod.name}->{c.outmod.name}": c for conns in net.connections.values() for c in conns}
+
+
 class PyBrainNet(Implementation):
     name = "pybrain"
     input_kind = "flat"
@@ -110,13 +127,7 @@ class PyBrainNet(Implementation):
         self.seed = int(cfg.get("seed", 0))
         self.sizes, self.activations, self.use_bias = sizes, activations, use_bias
         _seed(self.seed)
-        self.net = buildNetwork(
-            *sizes,
-            bias=use_bias,
-            hiddenclass=LAYER_CLASSES[hidden[0]] if hidden else SigmoidLayer,
-            outclass=LAYER_CLASSES[out],
-        )
-        self.net.sortModules()
+        self.net = _build_net(sizes, activations, use_bias)
         self.learning_rate, self.momentum = opt["learning_rate"], opt["momentum"]
 
     def run_info(self) -> dict[str, Any]:
@@ -179,11 +190,31 @@ class PyBrainNet(Implementation):
         return out
 
     def save(self, path: Path) -> Path:
+        """Parameters per named connection (``in->hidden0`` ...): PyBrain's flat order is not stable across processes."""
         path = Path(path).with_suffix(".npz")
         path.parent.mkdir(parents=True, exist_ok=True)
         arch = {"sizes": self.sizes, "activations": self.activations, "bias": self.use_bias}
-        np.savez(path, params=np.asarray(self.net.params), architecture=json.dumps(arch))
+        arrays = {f"conn:{key}": np.asarray(c.params).copy() for key, c in _connections(self.net).items()}
+        np.savez(path, architecture=json.dumps(arch), **arrays)
         return path
+
+    @classmethod
+    def load(cls, path: Path) -> "PyBrainNet":
+        """Rebuild the network from :meth:`save`'s file (for prediction)."""
+        with np.load(path, allow_pickle=False) as z:
+            arch = json.loads(str(z["architecture"]))
+            saved = {k[len("conn:"):]: z[k] for k in z.files if k.startswith("conn:")}
+        self = cls.__new__(cls)
+        self.sizes, self.activations, self.use_bias = list(arch["sizes"]), list(arch["activations"]), bool(arch["bias"])
+        self.net = _build_net(self.sizes, self.activations, self.use_bias)
+        conns = _connections(self.net)
+        if set(conns) != set(saved):
+            raise ValueError(f"{path}: saved connections {sorted(saved)} do not match the architecture's {sorted(conns)}")
+        for key, c in conns.items():
+            if c.params.shape != saved[key].shape:
+                raise ValueError(f"{path}: connection {key} has {saved[key].shape} parameters, expected {c.params.shape}")
+            c.params[:] = saved[key]
+        return self
 
     def n_params(self) -> int:
         return int(len(self.net.params))
