@@ -2,36 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-# Fast settings for every tiny run: few full-batch iterations, small curve.
-FAST = ["profile.max_iterations=5", "profile.max_epochs=2", "profile.max_sample_passes=100"]
-
-
-def make_features(root: Path) -> None:
-    """moons (200 points), the R1/XOR tables, and `xor` with a NaN input (NaN-loss runs)."""
-    from scratchbench.data.features import save_features
-    from scratchbench.data.toy import moons_features, table_features
-
-    out = root / "data" / "features"
-    arrays, meta = moons_features({"n_samples": 200})
-    save_features("moons", arrays, meta, out / "moons")
-    for name in ("r1_table", "xor3"):
-        arrays, meta = table_features(name)
-        save_features(name, arrays, meta, out / name)
-    arrays, meta = table_features("xor")
-    arrays["x_train"] = arrays["x_train"].copy()
-    arrays["x_train"][0, 0] = np.nan
-    save_features("xor", arrays, {**meta, "note": "poisoned with NaN for tests"}, out / "xor")
-
+from run_helpers import make_features
 
 @pytest.fixture(scope="session")
 def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -59,29 +34,3 @@ def tiny_root(fresh_root: Path, template_store: Path) -> Path:
     """Like ``fresh_root`` but with an empty, already-migrated store copied in (fast)."""
     shutil.copyfile(template_store, fresh_root / "mlflow.db")
     return fresh_root
-
-
-def store_uri(root: Path) -> str:
-    return f"sqlite:///{root / 'mlflow.db'}"
-
-
-def client_for(root: Path):
-    from mlflow.tracking import MlflowClient
-
-    return MlflowClient(tracking_uri=store_uri(root))
-
-
-def all_runs(client) -> list:
-    exps = [e.experiment_id for e in client.search_experiments()]
-    return client.search_runs(exps, max_results=1000) if exps else []
-
-
-def train_cli(root: Path, *args: str, timeout: float = 240, check: bool = True) -> subprocess.CompletedProcess:
-    """``python -m scratchbench.train ARGS`` in ``root`` (a real process, real Hydra)."""
-    env = {**os.environ, "SCRATCHBENCH_ROOT": str(root), "HYDRA_FULL_ERROR": "0"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    proc = subprocess.run([sys.executable, "-m", "scratchbench.train", *args], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"train exited {proc.returncode}\nSTDOUT:\n{proc.stdout[-4000:]}\nSTDERR:\n{proc.stderr[-4000:]}")
-    return proc

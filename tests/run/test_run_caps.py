@@ -7,7 +7,7 @@ from scratchbench.config.compose import compose_run
 from scratchbench.experiment.caps import apply_caps, epoch_cap, macs_per_sample
 from scratchbench.scratch.architecture import normalize_layers
 
-from conftest import REPO
+from run_helpers import REPO
 
 
 def _cfg(*overrides: str) -> dict:

@@ -10,7 +10,7 @@ import yaml
 from scratchbench.config import ConfigError, validate
 from scratchbench.config.compose import compose_run
 
-from conftest import REPO, train_cli
+from run_helpers import REPO, train_cli
 
 PRESETS = {
     "r1_single_neuron": ("R1", "r1_table", "numpy_mlp"), "r2_two_layer_class": ("R2", "xor3", "numpy_mlp"),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, all_runs, client_for
+from run_helpers import REPO, all_runs, client_for
 
 TINY_MATRIX = """# @package _global_
 train_matrix:

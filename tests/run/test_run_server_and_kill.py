@@ -17,7 +17,7 @@ import pytest
 from scratchbench.config.compose import compose_run
 from scratchbench.runner import run
 
-from conftest import FAST, REPO, all_runs, client_for
+from run_helpers import FAST, REPO, all_runs, client_for
 
 
 def _free_port() -> int:

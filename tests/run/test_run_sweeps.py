@@ -8,7 +8,7 @@ import pytest
 
 from scratchbench.tracking.names import EPOCH_METRICS, FINAL_METRICS, TAG_PARENT
 
-from conftest import FAST, all_runs, client_for, train_cli
+from run_helpers import FAST, all_runs, client_for, train_cli
 
 
 def _check_sweep(root: Path, n_jobs: int) -> tuple[object, list]:

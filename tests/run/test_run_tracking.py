@@ -12,7 +12,7 @@ from scratchbench.config.compose import compose_run
 from scratchbench.runner import run
 from scratchbench.tracking.names import EPOCH_METRICS, FINAL_METRICS
 
-from conftest import FAST, REPO, all_runs, client_for
+from run_helpers import FAST, REPO, all_runs, client_for
 
 
 def _artifacts(client, run_id: str, path: str = "") -> set[str]:
