@@ -226,7 +226,8 @@ def normalize_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...],
 
 
 def build_layers(canonical: list[dict[str, Any]]) -> list:
-    """Map canonical layer dicts to scratch ``Layer`` objects (Dense/Conv2D followed by Activation)."""
+    """Map canonical layer dicts to scratch ``Layer`` objects (Dense/Conv2D followed by Activation;
+    Conv2D runs relu/linear itself)."""
     from .layers import Activation, Dense
 
     def arg(pair: list[int]):  # square kernels/strides/pools as a plain int
@@ -238,10 +239,13 @@ def build_layers(canonical: list[dict[str, Any]]) -> list:
         if kind == "dense":
             layers.append(Dense(spec["units"], use_bias=spec["use_bias"], init=spec["init"], bias_init=spec["bias_init"]))
         elif kind == "conv2d":
-            from .conv import Conv2D  # lazy: dense nets never need conv.py
+            from .conv import FUSED_ACTIVATIONS, Conv2D  # lazy: dense nets never need conv.py
 
+            fused = spec["activation"] if spec["activation"] in FUSED_ACTIVATIONS else "linear"
             layers.append(Conv2D(spec["filters"], arg(spec["kernel_size"]), strides=arg(spec["strides"]), padding=spec["padding"],
-                                 use_bias=spec["use_bias"], init=spec["init"], bias_init=spec["bias_init"]))
+                                 use_bias=spec["use_bias"], init=spec["init"], bias_init=spec["bias_init"], activation=fused))
+            if fused == spec["activation"]:
+                continue  # relu/linear run inside Conv2D (one pass less over the feature maps)
         elif kind == "maxpool2d":
             from .conv import MaxPool2D
 

@@ -17,14 +17,17 @@ Conv2D has two exact algorithms; ``build`` picks one (``layer.algorithm``):
 Python loops run over kernel offsets and row chunks only, never over pixels or samples;
 scratch buffers are reused across batches of the same shape. Shapes and padding follow
 Keras (``W`` is HWIO, ``same`` pads ``total//2`` before and the rest after, so stride 2
-pads asymmetrically). Conv2D is linear: the engine appends the activation as its own layer.
+pads asymmetrically). ReLU (and bias) can be fused into Conv2D (``activation="relu"``); the
+engine does that for relu/linear conv layers and appends other activations as their own layer.
 Returned arrays may be reused buffers that the next call of the same mode overwrites.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping
 
 import numpy as np
@@ -32,7 +35,7 @@ from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from scratchbench.scratch.layer import Layer
 
-__all__ = ["Conv2D", "MaxPool2D", "Flatten", "Dropout", "PROFILE", "conv_output_size", "same_padding"]
+__all__ = ["Conv2D", "MaxPool2D", "Flatten", "Dropout", "PROFILE", "conv_output_size", "same_padding", "set_workers"]
 
 # Seconds spent per phase, summed over calls while ``PROFILE.enabled`` (the benchmark reads it).
 
@@ -59,6 +62,55 @@ class _Profile:
 
 
 PROFILE = _Profile()
+FUSED_ACTIVATIONS = ("linear", "relu")  # applied inside Conv2D while its output is still in cache
+
+
+# -- chunk workers -------------------------------------------------------------------------
+# The conv loops run over independent row chunks. With ``set_workers(n)``, n > 1, n Python
+# threads pull chunks from a shared queue (NumPy releases the GIL in matmul and ufuncs), each
+# calling a single-threaded BLAS: many small GEMMs parallelise far better this way than
+# through a multi-threaded BLAS (which splits every GEMM and spin-waits between them), and a
+# worker slowed by another process simply takes fewer chunks. Use it with BLAS limited to
+# one thread (e.g. ``threadpoolctl.threadpool_limits(1)``), else the two oversubscribe.
+_WORKERS = {"n": 1, "pool": None}
+
+
+def set_workers(n: int) -> None:
+    """Number of threads the conv layers split their row chunks over (1 = the caller only)."""
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"conv workers must be >= 1, got {n!r}")
+    if n != _WORKERS["n"] and _WORKERS["pool"] is not None:
+        _WORKERS["pool"].shutdown()
+        _WORKERS["pool"] = None
+    _WORKERS["n"] = n
+
+
+def workers() -> int:
+    return _WORKERS["n"]
+
+
+def _run_chunks(fn, starts: range) -> None:
+    """``fn(start, worker)`` for every chunk start, on ``workers()`` threads pulling chunks in turn."""
+    n = min(_WORKERS["n"], len(starts))
+    if n <= 1:
+        for s in starts:
+            fn(s, 0)
+        return
+    if _WORKERS["pool"] is None:
+        _WORKERS["pool"] = ThreadPoolExecutor(_WORKERS["n"], thread_name_prefix="conv")
+    queue, lock = iter(starts), threading.Lock()
+
+    def work(w: int) -> None:
+        while True:
+            with lock:
+                s = next(queue, None)
+            if s is None:
+                return
+            fn(s, w)
+
+    for fut in [_WORKERS["pool"].submit(work, w) for w in range(n)]:
+        fut.result()
 
 
 def _pair(v: int | tuple[int, int] | list[int], name: str) -> tuple[int, int]:
@@ -107,12 +159,12 @@ def _fallback_initialize(spec, shape, fan_in, fan_out, rng, dtype):
     raise ValueError(f"unknown init {name!r}")
 
 
-def _tdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _tdot(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``a.T @ b`` for tall a, b (a reduction over the batch rows): OpenBLAS is very slow
     when the result has few rows and many columns, so compute the transpose then."""
     if a.shape[1] >= b.shape[1]:
-        return a.T @ b
-    return (b.T @ a).T
+        return np.matmul(a.T, b, out=out)
+    return np.matmul(b.T, a, out=None if out is None else out.T).T
 
 
 class _Buffers:
@@ -141,17 +193,26 @@ class _Buffers:
 
 
 class Conv2D(Layer):
-    """2-D convolution (cross-correlation, like Keras), linear output, NHWC."""
+    """2-D convolution (cross-correlation, like Keras), NHWC, with an optional fused ReLU.
+
+    ``activation="relu"`` gives ``max(conv(x) + b, 0)`` (exactly Keras' ``Conv2D(...,
+    activation="relu")``); the bias and ReLU are applied per row chunk while the GEMM output
+    is in cache, and backward masks the gradient with ``output > 0``.
+    """
 
     def __init__(self, filters: int, kernel_size: int | tuple[int, int] = 3, strides: int | tuple[int, int] = 1,
                  padding: str = "valid", use_bias: bool = True, init: Mapping[str, Any] | str | None = None,
-                 bias_init: Mapping[str, Any] | str | None = None) -> None:
+                 bias_init: Mapping[str, Any] | str | None = None, activation: str = "linear") -> None:
         super().__init__()
         if int(filters) < 1:
             raise ValueError(f"conv2d filters must be >= 1, got {filters!r}")
         padding = str(padding).lower()
         if padding not in ("valid", "same"):
             raise ValueError(f"conv2d padding must be 'valid' or 'same', got {padding!r}")
+        if activation not in FUSED_ACTIVATIONS:
+            raise ValueError(f"conv2d activation must be one of {', '.join(FUSED_ACTIVATIONS)} "
+                             f"(others go in their own Activation layer), got {activation!r}")
+        self.activation = activation
         self.filters = int(filters)
         self.kernel_size = _pair(kernel_size, "conv2d kernel_size")
         self.strides = _pair(strides, "conv2d strides")
@@ -234,36 +295,60 @@ class Conv2D(Layer):
         n = x.shape[0]
         (kh, kw), c = self.kernel_size, self.in_shape[2]
         ho, wo, f = self.out_shape
-        xp = self._pad(x, "train" if training else "eval")
+        tag = "train" if training else "eval"
+        xp = self._pad(x, tag)
         hp, wp = xp.shape[1:3]
-        p, kk = n * hp * wp, kh * kw
+        p = n * hp * wp
         X = np.ascontiguousarray(xp).reshape(p, c)
-        offs = self._offsets(wp)
-        lag = offs[-1]
-        rows = p - lag  # every valid output row r has r + off_o < P for all o
-        wcat = self.params["W"].transpose(2, 0, 1, 3).reshape(c, kk * f)  # [W_0 | W_1 | ...]
-        O = self._buf.get(("train" if training else "eval") + "O", (p, f), x.dtype)
-        starts, step = self._chunks(rows, kk * f)
-        Y = self._buf.get("Y", (step + lag, kk * f), x.dtype)
+        lag = (kh - 1) * wp + kw - 1
+        rows = p - lag  # every valid output row r has r + i*wp + j < P for all (i, j)
+        # kernel rows side by side: row (j, c) of W3 holds W[i, j, c, :] for i = 0..kh-1
+        w3 = self.params["W"].transpose(1, 2, 0, 3).reshape(kw * c, kh * f)
+        b = self.params["b"] if self.use_bias else None
+        O = self._buf.get(tag + "O", (p, f), x.dtype)
+        starts, step = self._chunks(rows, kw * c + kh * f)
+        ext = step + (kh - 1) * wp  # rows of X3 / Y3 a chunk needs
+        nw = min(workers(), len(starts))
+        X3s = [self._buf.get(f"X3{w}", (ext, kw * c), x.dtype) for w in range(nw)]
+        Y3s = [self._buf.get(f"Y3{w}", (ext, kh * f), x.dtype) for w in range(nw)]
+        it = X.itemsize
         t = PROFILE.add("conv.pad", t)
-        for r0 in starts:  # per chunk: one GEMM, then the K shifted adds while Y is in cache
+
+        def chunk(r0: int, wk: int) -> None:
+            t = PROFILE.now()
             r = min(step, rows - r0)
-            y = np.matmul(X[r0 : r0 + r + lag], wcat, out=Y[: r + lag])
+            e = r + (kh - 1) * wp
+            # X3[q] = X[q : q + kw] flattened: kw*C contiguous floats, one copy per chunk
+            x3 = X3s[wk][:e]
+            np.copyto(x3, as_strided(X[r0:], shape=(e, kw * c), strides=(c * it, it), writeable=False))
+            t = PROFILE.add("conv.shift_copy_fwd", t)
+            y3 = np.matmul(x3, w3, out=Y3s[wk][:e])  # block i: every kernel row i at once
             t = PROFILE.add("conv.gemm", t)
-            o = O[r0 : r0 + r]
-            np.copyto(o, y[:r, :f])
-            for k, off in enumerate(offs[1:], start=1):
-                o += y[off : off + r, k * f : (k + 1) * f]
+            o = O[r0 : r0 + r]  # output row r sums kernel row i's block from row r + i*Wp
+            np.copyto(o, y3[:r, :f])
+            for i in range(1, kh):
+                o += y3[i * wp : i * wp + r, i * f : (i + 1) * f]
             t = PROFILE.add("conv.shift_add", t)
-        out = self._buf.get(("train" if training else "eval") + "out", (n, ho, wo, f), x.dtype)
-        if self.use_bias:  # crop the valid Ho x Wo part and add the bias in one pass
-            np.add(O.reshape(n, hp, wp, f)[:, :ho, :wo, :], self.params["b"], out=out)
-        else:
-            np.copyto(out, O.reshape(n, hp, wp, f)[:, :ho, :wo, :])
-        PROFILE.add("conv.crop_bias", t)
+            if b is not None:
+                o += b
+            if self.activation == "relu":
+                np.maximum(o, 0, out=o)
+            PROFILE.add("conv.bias_relu", t)
+
+        _run_chunks(chunk, starts)
+        t = PROFILE.now()
+        out = self._buf.get(tag + "out", (n, ho, wo, f), x.dtype)
+        np.copyto(out, O.reshape(n, hp, wp, f)[:, :ho, :wo, :])  # crop the valid Ho x Wo part
+        PROFILE.add("conv.crop", t)
         if training:
-            self._X, self._n, self._hpwp = X, n, (hp, wp)
+            self._X, self._n, self._hpwp, self._out = X, n, (hp, wp), out
         return out
+
+    def _relu_mask(self, g: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """dL/dz = g where the fused ReLU was active (``out > 0``), written into ``out``."""
+        mask = self._buf.get("mask", g.shape, np.bool_)
+        np.greater(self._out, 0, out=mask)
+        return np.multiply(g, mask, out=out)
 
     def _backward_shift(self, g):
         t = PROFILE.now()
@@ -272,36 +357,46 @@ class Conv2D(Layer):
         (pt, _), (pl, _) = self.pads
         X, n, (hp, wp) = self._X, self._n, self._hpwp
         p, kk = n * hp * wp, kh * kw
-        if self.use_bias:
-            np.sum(g.reshape(-1, f), axis=0, out=self.grads["b"])
-        # G: the output gradient on the full grid, behind `lead` zero rows; zero outside
-        # Ho x Wo forever (only the valid part is ever written), so gcols[q, o] = G[q - off_o]
-        # is a strided view (negative steps over the kernel axes), copied chunk by chunk.
+        # G: dL/dz on the full grid, behind `lead` zero rows; zero outside Ho x Wo forever
+        # (only the valid part is ever written), so gcols[q, o] = G[q - off_o] is a strided
+        # view (negative steps over the kernel axes), copied chunk by chunk.
         lead = self._offsets(wp)[-1]
         Gp = self._buf.get("G", (lead + p, f), self.dtype, zero=True)
         G = Gp[lead:]
-        G.reshape(n, hp, wp, f)[:, :ho, :wo, :] = g
+        Gv = G.reshape(n, hp, wp, f)[:, :ho, :wo, :]
+        if self.activation == "relu":
+            self._relu_mask(g, Gv)
+        else:
+            np.copyto(Gv, g)
+        if self.use_bias:
+            np.sum(G, axis=0, out=self.grads["b"])
+        t = PROFILE.add("conv.relu_mask", t)
         it = G.itemsize
         # within a kernel row i the kw shifted copies of G are kw*F contiguous floats (in
         # reverse j order), so gcols blocks are ordered (i, kw-1-j) and each row copy is long
         wt = self.params["W"][:, ::-1].transpose(0, 1, 3, 2).reshape(kk * f, c)  # [W_(0,kw-1)^T; ...]
-        dwt = np.zeros((kk * f, c), dtype=self.dtype)  # block o is dW_o^T
-        part = np.empty_like(dwt)
-        dX = np.empty((p, c), dtype=self.dtype) if self.needs_input_grad else None
+        dX = self._buf.get("dX", (p, c), self.dtype) if self.needs_input_grad else None
         starts, step = self._chunks(p, kk * f)
-        gbuf = self._buf.get("gcols", (step, kk * f), self.dtype)
-        t = PROFILE.add("conv.shift_copy", t)
-        for q0 in starts:
+        nw = min(workers(), len(starts))
+        dwts = np.zeros((nw, kk * f, c), dtype=self.dtype)  # per worker: block o is dW_o^T
+        parts = np.empty_like(dwts)
+        gbufs = [self._buf.get(f"gcols{w}", (step, kk * f), self.dtype) for w in range(nw)]
+
+        def chunk(q0: int, wk: int) -> None:
+            t = PROFILE.now()
             r = min(step, p - q0)
-            gc = gbuf[:r]
+            gc = gbufs[wk][:r]
             view = as_strided(Gp[lead + q0 - kw + 1 :], shape=(r, kh, kw * f), strides=(f * it, -wp * f * it, it), writeable=False)
             np.copyto(gc.reshape(r, kh, kw * f), view)
             t = PROFILE.add("conv.shift_copy", t)
-            dwt += np.matmul(gc.T, X[q0 : q0 + r], out=part)
+            dwts[wk] += np.matmul(gc.T, X[q0 : q0 + r], out=parts[wk])
             t = PROFILE.add("conv.gemm_dW", t)
             if dX is not None:
                 np.matmul(gc, wt, out=dX[q0 : q0 + r])
-                t = PROFILE.add("conv.gemm_dX", t)
+                PROFILE.add("conv.gemm_dX", t)
+
+        _run_chunks(chunk, starts)
+        dwt = dwts.sum(axis=0) if nw > 1 else dwts[0]
         self.grads["W"][...] = dwt.reshape(kh, kw, f, c)[:, ::-1].transpose(0, 1, 3, 2)
         if dX is None:
             return None
@@ -324,11 +419,20 @@ class Conv2D(Layer):
         if self.use_bias:
             cols[:, k] = 1.0
             wm = np.concatenate([wm, self.params["b"][None, :]])
-        out = np.matmul(cols, wm, out=self._buf.get(tag + "out", (m, f), x.dtype))
+        out = self._buf.get(tag + "out", (m, f), x.dtype)
+        starts, step = self._chunks(m, f + k)
+
+        def chunk(r0: int, wk: int) -> None:  # GEMM then ReLU, while the chunk is in cache
+            o = np.matmul(cols[r0 : r0 + step], wm, out=out[r0 : r0 + step])
+            if self.activation == "relu":
+                np.maximum(o, 0, out=o)
+
+        _run_chunks(chunk, starts)
         PROFILE.add("conv.gemm", t)
+        out = out.reshape(n, ho, wo, f)
         if training:
-            self._cols, self._n = cols, n
-        return out.reshape(n, ho, wo, f)
+            self._cols, self._n, self._out = cols, n, out
+        return out
 
     def _backward_im2col(self, g):
         t = PROFILE.now()
@@ -336,13 +440,33 @@ class Conv2D(Layer):
         h, w, c = self.in_shape
         ho, wo, f = self.out_shape
         n, k = self._n, kh * kw * c
-        g = g.reshape(n * ho * wo, f)
-        wm = self.params["W"].reshape(k, f)
-        dwb = _tdot(self._cols, g)  # (k [+1], f): dW rows, then db
+        m, cols = n * ho * wo, self._cols
+        g = g.reshape(m, f)
+        relu = self.activation == "relu"
+        if relu:  # per cache-sized chunk: ReLU mask, then dW (and db) += cols.T @ dz
+            dz = self._buf.get("dz", (m, f), self.dtype) if self.needs_input_grad else None
+            starts, step = self._chunks(m, f + k)
+            nw = min(workers(), len(starts))
+            zbufs, masks = np.empty((nw, step, f), self.dtype), np.empty((nw, step, f), np.bool_)
+            dwbs, parts = np.zeros((nw, cols.shape[1], f), self.dtype), np.empty((nw, cols.shape[1], f), self.dtype)
+            a = self._out.reshape(m, f)
+
+            def chunk(r0: int, wk: int) -> None:
+                r = min(step, m - r0)
+                z = dz[r0 : r0 + r] if dz is not None else zbufs[wk, :r]
+                np.multiply(g[r0 : r0 + r], np.greater(a[r0 : r0 + r], 0, out=masks[wk, :r]), out=z)
+                dwbs[wk] += _tdot(cols[r0 : r0 + r], z, out=parts[wk])
+
+            _run_chunks(chunk, starts)
+            dwb = dwbs.sum(axis=0) if nw > 1 else dwbs[0]
+            g = dz  # None when the input gradient is not needed
+        else:
+            dwb = _tdot(cols, g)  # (k [+1], f): dW rows, then db
         self.grads["W"][...] = dwb[:k].reshape(kh, kw, c, f)
         if self.use_bias:
             self.grads["b"][...] = dwb[k]
         t = PROFILE.add("conv.gemm_dW", t)
+        wm = self.params["W"].reshape(k, f)
         if not self.needs_input_grad:
             return None
         dcols = self._buf.get("dcols", (n * ho * wo, kh * kw * c), self.dtype)
