@@ -19,7 +19,10 @@ from scratchbench.data.registry import FETCHED_DATASETS
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 FRUIT_DIGEST = "d2e4e3be41f0d1c49286d41c3ed5e2f8abfc8c30c22a2f9748b32b0e3a8f1802"  # MANIFEST.md
-SEED_FAITHFUL_FRUIT_FEATURES = 109  # measured here; R6's text says 102 (see fruits360.R6_PUBLISHED_N_FEATURES)
+# R6's 102 hue bins (std > 50 over Training), reproduced by the default decoder (ijg = PyMuPDF's IJG libjpeg)
+R6_BINS = [*range(43), *range(60, 64), *range(86, 106), 108, 180, 181, *range(183, 188), 190, 285, 287,
+           *range(289, 309), 310, 313, 317, 359]
+PILLOW_FRUIT_FEATURES = 109  # libjpeg-turbo decodes slightly differently: 9 more bins pass std > 50, 2 fewer
 
 
 def test_mirror_matches_registry(mirror_dir: Path) -> None:
@@ -49,6 +52,19 @@ def test_fruits_on_mirror(mirror_dir: Path) -> None:
     assert np.bincount(test_labels).tolist() == [164, 166, 166, 166]
     img = fruits360.read_image(files[0])
     assert img.shape == (100, 100, 3) and img.dtype == np.uint8
+    turbo = fruits360.read_image(files[0], decoder="pillow")
+    assert turbo.shape == img.shape and not np.array_equal(turbo, img)  # the decoders differ, slightly
+    assert np.abs(turbo.astype(int) - img.astype(int)).mean() < 2
+
+
+def test_fruits_pillow_decoder_keeps_109_bins(mirror_dir: Path) -> None:
+    """decoder=pillow (libjpeg-turbo) on the whole mirror; the default decoder's 102 is checked by the dvc test."""
+    arrays, meta = fruits360.featurize(mirror_dir / "fruits360", {"decoder": "pillow", "keep_images": False})
+    assert len(R6_BINS) == fruits360.R6_PUBLISHED_N_FEATURES == 102
+    assert arrays["x_train"].shape == (1962, PILLOW_FRUIT_FEATURES)
+    assert arrays["x_test"].shape == (662, PILLOW_FRUIT_FEATURES)
+    assert meta["decoder"] == "pillow" and meta["decoder_library"].startswith("Pillow")
+    assert len(set(meta["selected_bins"]) & set(R6_BINS)) == 100
 
 
 def _snapshot(folder: Path) -> dict[str, int]:
@@ -83,8 +99,10 @@ def test_dvc_repro_fetch_featurize(mirror_dir: Path, tmp_path: Path) -> None:
     assert "up to date" in status.stdout, status.stdout
 
     fruits = load_features("fruits360", work)
-    assert fruits.x_train.shape == (1962, SEED_FAITHFUL_FRUIT_FEATURES)
-    assert fruits.x_test.shape == (662, SEED_FAITHFUL_FRUIT_FEATURES)
+    assert fruits.x_train.shape == (1962, fruits360.R6_PUBLISHED_N_FEATURES)  # R6's 102, default decoder ijg
+    assert fruits.x_test.shape == (662, fruits360.R6_PUBLISHED_N_FEATURES)
+    assert fruits.meta["selected_bins"] == R6_BINS
+    assert fruits.meta["decoder"] == "ijg" and fruits.meta["decoder_library"].startswith("PyMuPDF")
     assert fruits.meta["hue_range"] == "per_image" and len(fruits.meta["selected_bins"]) == fruits.n_features
     assert fruits.meta["raw_files_digest"] == FRUIT_DIGEST
     assert fruits.class_names == ["Apple Braeburn", "Lemon Meyer", "Mango", "Raspberry"]

@@ -167,15 +167,49 @@ def test_fruit_hue_range_modes_differ() -> None:
         fruits360.hue_histogram(img, 360, "global")
 
 
-def test_fruit_unreadable_and_wrong_size(tmp_path: Path) -> None:
+@pytest.mark.parametrize("decoder", fruits360.DECODERS)
+def test_fruit_unreadable_and_wrong_size(tmp_path: Path, decoder: str) -> None:
     raw = make_fruits(tmp_path, {}, {})
     bad = raw / "Test" / "Lemon Meyer" / "0_100.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 truncated jpeg")
     with pytest.raises(DataFormatError, match=r"Lemon Meyer/0_100\.jpg: unreadable image"):
-        fruits360.load_split(raw, "test")
+        fruits360.load_split(raw, "test", decoder=decoder)
+    bad.write_bytes(b"")
+    with pytest.raises(DataFormatError, match=r"Lemon Meyer/0_100\.jpg: unreadable image"):
+        fruits360.read_image(bad, decoder=decoder)
     Image.new("RGB", (50, 100)).save(bad)
     with pytest.raises(DataFormatError, match=r"0_100\.jpg: image is 50x100, expected 100x100"):
-        fruits360.load_split(raw, "test")
+        fruits360.load_split(raw, "test", decoder=decoder)
+    with pytest.raises(DataFormatError, match=r"missing\.jpg: unreadable image"):
+        fruits360.read_image(raw / "missing.jpg", decoder=decoder)
+
+
+@pytest.mark.parametrize("decoder", fruits360.DECODERS)
+def test_fruit_truncated_jpeg(tmp_path: Path, decoder: str) -> None:
+    """A JPEG cut mid-scan is an error for both decoders (libjpeg alone would pad it with grey)."""
+    raw = make_fruits(tmp_path, {}, {})
+    bad = raw / "Training" / "Mango" / "0_100.jpg"
+    noise = np.random.default_rng(0).integers(0, 256, (100, 100, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(bad, quality=95)
+    assert fruits360.read_image(bad, decoder=decoder).shape == (100, 100, 3)
+    bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])
+    with pytest.raises(DataFormatError, match=r"Mango/0_100\.jpg: (unreadable|corrupt) image"):
+        fruits360.read_image(bad, decoder=decoder)
+    with pytest.raises(DataFormatError, match=r"Mango/0_100\.jpg"):
+        fruits360.featurize(raw, {"decoder": decoder})
+
+
+def test_fruit_decoders_agree_on_flat_colours_and_convert_gray(tmp_path: Path) -> None:
+    raw = make_fruits(tmp_path, {}, {})
+    red = raw / "Training" / "Mango" / "0_100.jpg"
+    ijg, pil = (fruits360.read_image(red, decoder=d) for d in fruits360.DECODERS)
+    assert ijg.dtype == pil.dtype == np.uint8 and ijg.shape == pil.shape == (100, 100, 3)
+    assert np.abs(ijg.astype(int) - pil.astype(int)).max() <= 2 and ijg[..., 0].min() > 240
+    gray = tmp_path / "gray.jpg"
+    Image.new("L", (100, 100), 128).save(gray)
+    for d in fruits360.DECODERS:
+        img = fruits360.read_image(gray, decoder=d)
+        assert img.shape == (100, 100, 3) and np.all(np.abs(img.astype(int) - 128) <= 1), d
 
 
 def test_fruit_missing_class_folder(tmp_path: Path) -> None:
@@ -192,6 +226,20 @@ def test_fruit_bad_options(tmp_path: Path) -> None:
         fruits360.featurize(tmp_path, {"binz": 3})
     with pytest.raises(ValueError, match="hue_range"):
         fruits360.featurize(tmp_path, {"hue_range": "nope"})
+    with pytest.raises(ValueError, match=r"decoder must be one of \('ijg', 'pillow'\), got 'turbo'"):
+        fruits360.featurize(tmp_path, {"decoder": "turbo"})
+    with pytest.raises(ValueError, match="decoder must be one of"):
+        fruits360.read_image(tmp_path / "x.jpg", decoder="cv2")
+
+
+def test_fruit_meta_records_decoder(tmp_path: Path) -> None:
+    raw = make_fruits(tmp_path, {c: ["red", "green"] for c in fruits360.CLASSES}, {})
+    for d, lib in (("ijg", "PyMuPDF"), ("pillow", "Pillow")):
+        arrays, meta = fruits360.featurize(raw, {"hue_range": "fixed", "decoder": d, "keep_images": False})
+        assert meta["decoder"] == meta["resolved_params"]["decoder"] == d and meta["decoder_library"].startswith(lib)
+        assert "images_train" not in arrays
+    _, meta = fruits360.featurize(raw, {"hue_range": "fixed"})
+    assert meta["decoder"] == "ijg"
 
 
 # ---------------------------------------------------------------- toy sets
