@@ -53,7 +53,7 @@ def test_two_workers_give_the_single_thread_results(cin, activation):
             set_workers(n)
             layer = Conv2D(5, 3, activation=activation)
             layer.build((12, 12, cin), np.random.default_rng(0), np.float64)
-            layer.chunk_bytes = 1  # smallest chunks (256 rows): several per batch
+            layer.chunk_rows = 256  # several chunks per batch
             y = layer.forward(x, training=True).copy()
             dx = layer.backward(g)
             results.append((y, None if dx is None else dx.copy(), layer.grads["W"].copy(), layer.grads["b"].copy()))

@@ -10,9 +10,16 @@ Conv2D has two exact algorithms; ``build`` picks one (``layer.algorithm``):
 - ``shift`` (stride 1, cin >= 8, the costly layers): flatten the padded input to X with
   P = N*Hp*Wp rows; kernel offset (i, j) is then a shift by ``i*Wp + j`` rows, so output
   row r = sum_o X[r + off_o] @ W_o on the full Hp x Wp grid (rows outside Ho x Wo are
-  dropped). There is no im2col copy: per cache-sized chunk of rows one GEMM
-  ``X @ [W_0 | ... | W_K]`` and K shifted adds. Backward copies the K shifted views of the
-  (zero-extended) output gradient chunk by chunk and gets dW and dX from one GEMM each.
+  dropped). Forward, per cache-sized chunk of image rows, only over the Wo columns that
+  start a window: X3[(n, y), x] = X[n, y, x : x + kw] (kw*cin contiguous floats, a kw-fold
+  copy instead of im2col's kh*kw-fold), one GEMM ``X3 @ [W_row0 | W_row1 | ...]`` (K =
+  kw*cin, N = kh*cout) and kh - 1 adds shifted by whole image rows, then bias, ReLU and its
+  mask while the chunk is in cache. Backward copies the K shifted views of the
+  (zero-extended) output gradient chunk by chunk and gets dW and dX from one GEMM each
+  (db from one GEMV). (Measured alternatives:
+  one GEMM per offset with K = cin (more shifted adds), full im2col with K = 9*cin (a
+  bigger copy, and OpenBLAS is slower with N = cout = 32), kernel-row grouping in
+  backward (slower GEMM shapes) — all slower here.)
 
 Python loops run over kernel offsets and row chunks only, never over pixels or samples;
 scratch buffers are reused across batches of the same shape. Shapes and padding follow
@@ -221,7 +228,7 @@ class Conv2D(Layer):
         self.init, self.bias_init = init, bias_init
         self.needs_input_grad = True  # the network sets False on its first layer: skip dL/dInput
         self.shift_min_channels = 8  # below this the shift GEMM is too thin: use im2col
-        self.chunk_bytes = 1 << 21  # scratch block per chunk of the shift algorithm (fits in L2)
+        self.chunk_rows = 1024  # rows per chunk: GEMM blocks of ~1 MB at R7's widths (stay in L2)
         self._buf = _Buffers()
 
     def build(self, input_shape, rng, dtype):
@@ -285,9 +292,9 @@ class Conv2D(Layer):
         kh, kw = self.kernel_size
         return [i * wp + j for i in range(kh) for j in range(kw)]
 
-    def _chunks(self, total: int, width: int) -> range:
-        """Row-chunk starts so a (rows, width) scratch block stays cache-sized."""
-        step = max(256, self.chunk_bytes // (width * self.dtype.itemsize))
+    def _chunks(self, total: int, per: int = 1) -> tuple[range, int]:
+        """Chunk starts (and size) over ``total`` units of ``per`` rows, about ``chunk_rows`` rows each."""
+        step = max(1, min(self.chunk_rows // per, total))
         return range(0, total, step), step
 
     def _forward_shift(self, x, training):
@@ -298,57 +305,55 @@ class Conv2D(Layer):
         tag = "train" if training else "eval"
         xp = self._pad(x, tag)
         hp, wp = xp.shape[1:3]
-        p = n * hp * wp
-        X = np.ascontiguousarray(xp).reshape(p, c)
-        lag = (kh - 1) * wp + kw - 1
-        rows = p - lag  # every valid output row r has r + i*wp + j < P for all (i, j)
+        X = np.ascontiguousarray(xp).reshape(n * hp * wp, c)
+        it = X.itemsize
+        # Rows are image rows (n, y) of the padded input, only the Wo columns x that start a
+        # window: X3[(n, y), x] = X[n, y, x : x + kw] flattened (kw*C contiguous floats).
+        X3 = as_strided(X, shape=(n * hp, wo, kw * c), strides=(wp * c * it, c * it, it), writeable=False)
         # kernel rows side by side: row (j, c) of W3 holds W[i, j, c, :] for i = 0..kh-1
         w3 = self.params["W"].transpose(1, 2, 0, 3).reshape(kw * c, kh * f)
         b = self.params["b"] if self.use_bias else None
-        O = self._buf.get(tag + "O", (p, f), x.dtype)
-        starts, step = self._chunks(rows, kw * c + kh * f)
-        ext = step + (kh - 1) * wp  # rows of X3 / Y3 a chunk needs
+        lines = n * hp - (kh - 1)  # image rows whose kernel rows all exist (every valid output row is one)
+        O = self._buf.get(tag + "O", (n * hp * wo, f), x.dtype)
+        M = self._buf.get("mask", O.shape, np.bool_) if training and self.activation == "relu" else None
+        starts, step = self._chunks(lines, per=wo)
+        ext = (step + kh - 1) * wo  # rows of X3 / Y3 a chunk needs
         nw = min(workers(), len(starts))
         X3s = [self._buf.get(f"X3{w}", (ext, kw * c), x.dtype) for w in range(nw)]
         Y3s = [self._buf.get(f"Y3{w}", (ext, kh * f), x.dtype) for w in range(nw)]
-        it = X.itemsize
         t = PROFILE.add("conv.pad", t)
 
-        def chunk(r0: int, wk: int) -> None:
+        def chunk(l0: int, wk: int) -> None:
             t = PROFILE.now()
-            r = min(step, rows - r0)
-            e = r + (kh - 1) * wp
-            # X3[q] = X[q : q + kw] flattened: kw*C contiguous floats, one copy per chunk
+            r, e = min(step, lines - l0) * wo, (min(step, lines - l0) + kh - 1) * wo
             x3 = X3s[wk][:e]
-            np.copyto(x3, as_strided(X[r0:], shape=(e, kw * c), strides=(c * it, it), writeable=False))
+            np.copyto(x3.reshape(-1, wo, kw * c), X3[l0 : l0 + e // wo])  # the only copy: kw x the input
             t = PROFILE.add("conv.shift_copy_fwd", t)
             y3 = np.matmul(x3, w3, out=Y3s[wk][:e])  # block i: every kernel row i at once
             t = PROFILE.add("conv.gemm", t)
-            o = O[r0 : r0 + r]  # output row r sums kernel row i's block from row r + i*Wp
+            q0 = l0 * wo
+            o = O[q0 : q0 + r]  # output (y, x) sums kernel row i's block from image row y + i
             np.copyto(o, y3[:r, :f])
             for i in range(1, kh):
-                o += y3[i * wp : i * wp + r, i * f : (i + 1) * f]
+                o += y3[i * wo : i * wo + r, i * f : (i + 1) * f]
             t = PROFILE.add("conv.shift_add", t)
             if b is not None:
                 o += b
             if self.activation == "relu":
                 np.maximum(o, 0, out=o)
+                if M is not None:  # the ReLU mask for backward, taken while o is in cache
+                    np.greater(o, 0, out=M[q0 : q0 + r])
             PROFILE.add("conv.bias_relu", t)
 
         _run_chunks(chunk, starts)
         t = PROFILE.now()
         out = self._buf.get(tag + "out", (n, ho, wo, f), x.dtype)
-        np.copyto(out, O.reshape(n, hp, wp, f)[:, :ho, :wo, :])  # crop the valid Ho x Wo part
+        np.copyto(out, O.reshape(n, hp, wo, f)[:, :ho])  # drop the last kh-1 image rows
         PROFILE.add("conv.crop", t)
         if training:
-            self._X, self._n, self._hpwp, self._out = X, n, (hp, wp), out
+            self._X, self._n, self._hpwp = X, n, (hp, wp)
+            self._mask = None if M is None else M.reshape(n, hp, wo, f)[:, :ho]
         return out
-
-    def _relu_mask(self, g: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """dL/dz = g where the fused ReLU was active (``out > 0``), written into ``out``."""
-        mask = self._buf.get("mask", g.shape, np.bool_)
-        np.greater(self._out, 0, out=mask)
-        return np.multiply(g, mask, out=out)
 
     def _backward_shift(self, g):
         t = PROFILE.now()
@@ -365,18 +370,20 @@ class Conv2D(Layer):
         G = Gp[lead:]
         Gv = G.reshape(n, hp, wp, f)[:, :ho, :wo, :]
         if self.activation == "relu":
-            self._relu_mask(g, Gv)
+            np.multiply(g, self._mask, out=Gv)
         else:
             np.copyto(Gv, g)
-        if self.use_bias:
-            np.sum(G, axis=0, out=self.grads["b"])
+        if self.use_bias:  # db = column sums of G, as a GEMV (np.sum over axis 0 is 3x slower here)
+            if getattr(self, "_ones", None) is None or self._ones.shape[0] != p:
+                self._ones = np.ones(p, dtype=self.dtype)
+            np.dot(self._ones, G, out=self.grads["b"])
         t = PROFILE.add("conv.relu_mask", t)
         it = G.itemsize
         # within a kernel row i the kw shifted copies of G are kw*F contiguous floats (in
         # reverse j order), so gcols blocks are ordered (i, kw-1-j) and each row copy is long
         wt = self.params["W"][:, ::-1].transpose(0, 1, 3, 2).reshape(kk * f, c)  # [W_(0,kw-1)^T; ...]
         dX = self._buf.get("dX", (p, c), self.dtype) if self.needs_input_grad else None
-        starts, step = self._chunks(p, kk * f)
+        starts, step = self._chunks(p)
         nw = min(workers(), len(starts))
         dwts = np.zeros((nw, kk * f, c), dtype=self.dtype)  # per worker: block o is dW_o^T
         parts = np.empty_like(dwts)
@@ -420,18 +427,21 @@ class Conv2D(Layer):
             cols[:, k] = 1.0
             wm = np.concatenate([wm, self.params["b"][None, :]])
         out = self._buf.get(tag + "out", (m, f), x.dtype)
-        starts, step = self._chunks(m, f + k)
+        M = self._buf.get("mask", (m, f), np.bool_) if training and self.activation == "relu" else None
+        starts, step = self._chunks(m)
 
-        def chunk(r0: int, wk: int) -> None:  # GEMM then ReLU, while the chunk is in cache
+        def chunk(r0: int, wk: int) -> None:  # GEMM then ReLU (and its mask), while the chunk is in cache
             o = np.matmul(cols[r0 : r0 + step], wm, out=out[r0 : r0 + step])
             if self.activation == "relu":
                 np.maximum(o, 0, out=o)
+                if M is not None:
+                    np.greater(o, 0, out=M[r0 : r0 + step])
 
         _run_chunks(chunk, starts)
         PROFILE.add("conv.gemm", t)
         out = out.reshape(n, ho, wo, f)
         if training:
-            self._cols, self._n, self._out = cols, n, out
+            self._cols, self._n, self._mask = cols, n, M
         return out
 
     def _backward_im2col(self, g):
@@ -445,16 +455,16 @@ class Conv2D(Layer):
         relu = self.activation == "relu"
         if relu:  # per cache-sized chunk: ReLU mask, then dW (and db) += cols.T @ dz
             dz = self._buf.get("dz", (m, f), self.dtype) if self.needs_input_grad else None
-            starts, step = self._chunks(m, f + k)
+            starts, step = self._chunks(m)
             nw = min(workers(), len(starts))
-            zbufs, masks = np.empty((nw, step, f), self.dtype), np.empty((nw, step, f), np.bool_)
+            zbufs = np.empty((nw, step, f), self.dtype)
             dwbs, parts = np.zeros((nw, cols.shape[1], f), self.dtype), np.empty((nw, cols.shape[1], f), self.dtype)
-            a = self._out.reshape(m, f)
+            mask = self._mask
 
             def chunk(r0: int, wk: int) -> None:
                 r = min(step, m - r0)
                 z = dz[r0 : r0 + r] if dz is not None else zbufs[wk, :r]
-                np.multiply(g[r0 : r0 + r], np.greater(a[r0 : r0 + r], 0, out=masks[wk, :r]), out=z)
+                np.multiply(g[r0 : r0 + r], mask[r0 : r0 + r], out=z)
                 dwbs[wk] += _tdot(cols[r0 : r0 + r], z, out=parts[wk])
 
             _run_chunks(chunk, starts)
