@@ -20,12 +20,15 @@ PRESETS = {
     "r8_activations": ("R8", "moons", "numpy_mlp"), "r9_cat_relu": ("R9", "catvnoncat", "numpy_mlp"),
     "r10_moons": ("R10", "moons", "numpy_mlp"), "r11_cat_tanh": ("R11", "catvnoncat", "numpy_mlp"),
     "r12_mnist_mse": ("R12", "mnist", "numpy_mlp"),
+    "r10_moons_notebook": ("R10", "moons", "numpy_mlp"),  # the notebook's wider network (variant)
 }
 
 
 def test_preset_files_are_exactly_the_contract_names() -> None:
     names = {p.stem for p in (REPO / "conf" / "experiment").glob("*.yaml")}
     assert names == set(PRESETS) | {"adhoc"}
+    contract = {f"r{i}_" for i in range(1, 13)}
+    assert all(any(n.startswith(c) for n in names) for c in contract)  # every reference experiment has its preset
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
