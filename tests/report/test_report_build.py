@@ -60,6 +60,14 @@ def test_output_files_written(built):
     assert not list(out.parent.glob(".*.tmp")), "staging folder left behind"
 
 
+def test_header_names_the_runs_profiles(built):
+    out, report = built
+    profiles = sorted({r.tags.get("profile", "unknown") for r in report.runs})
+    md = (out / "comparison.md").read_text()
+    assert f"Profile of these runs: **{', '.join(profiles)}**." in md
+    assert ("not the published setting" in md) == ("quick" in profiles)
+
+
 def test_markdown_table_values_match_runs(built, store):
     out, _ = built
     md = (out / "comparison.md").read_text()
