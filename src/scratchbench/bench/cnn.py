@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from scratchbench.bench import keras_with_threads
+
 from ..paths import reports_dir
 from .floor import floor_seconds, gemm_flops, measure_gemm_rate
 
@@ -165,20 +167,6 @@ class LayerProfile:
 
 
 # -- runners -----------------------------------------------------------------------------------
-def _keras(threads: int):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:  # TF already initialised in this process
-        pass
-    import keras
-
-    return keras
-
-
 class NumpyRunner:
     def __init__(self, args: argparse.Namespace, x: np.ndarray, y: np.ndarray, init: list[np.ndarray]) -> None:
         from threadpoolctl import threadpool_limits
@@ -226,7 +214,7 @@ class NumpyRunner:
 
 class KerasRunner:
     def __init__(self, args: argparse.Namespace, x: np.ndarray, y: np.ndarray, init: list[np.ndarray]) -> None:
-        keras = _keras(args.threads)
+        keras = keras_with_threads(args.threads)
         self.args, self.x = args, x
         self.onehot = np.eye(10, dtype=np.float32)[y]
         layers = [keras.Input((28, 28, 1)), keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.Conv2D(32, 3, activation="relu"),

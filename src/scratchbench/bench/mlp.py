@@ -24,6 +24,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from scratchbench.bench import keras_with_threads
+
 from ..paths import reports_dir
 from .floor import dense_epoch_flops, dense_step_shapes, floor_seconds, measure_gemm_rate
 
@@ -96,7 +98,7 @@ def make_runners(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, batch: 
         net.fit(x[:warm], y[:warm], epochs=1, batch_size=batch, optimizer=opt)
         runners["numpy"] = lambda: _timer(lambda: net.fit(x, y, epochs=1, batch_size=batch, optimizer=opt))
     if "keras" in args.only:
-        keras = _keras(args.threads)
+        keras = keras_with_threads(args.threads)
         model = keras.Sequential([
             keras.Input((784,)),
             keras.layers.Dense(100, activation="sigmoid"),
@@ -140,20 +142,6 @@ MODEL_CFG = {
 }
 
 
-def _keras(threads: int):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:  # TF already initialised in this process
-        pass
-    import keras
-
-    return keras
-
-
 def _versions(only: list[str]) -> dict[str, str]:
     out = {"python": platform.python_version(), "numpy": np.__version__}
     if "keras" in only:
@@ -177,7 +165,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     init_weights = Network.from_config(MODEL_CFG, (784,), 10, args.seed).get_weights()
     # import every library before limiting threads: threadpoolctl only limits pools already loaded
     if "keras" in args.only:
-        _keras(args.threads)
+        keras_with_threads(args.threads)
     if "sklearn" in args.only:
         import sklearn.neural_network  # noqa: F401
     result: dict[str, Any] = {}
