@@ -6,7 +6,8 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 .PHONY: setup pipeline test test-fast bench report ui screenshot
 
 setup:
-	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv \
+	  || python3 -m pip install --quiet --user --break-system-packages uv
 	$(UV) sync --frozen
 
 pipeline: setup
