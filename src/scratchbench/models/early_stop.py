@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from scratchbench.models.base import EpochRecord
+from scratchbench.models.base import EpochRecord, OnEpoch
 
 
 class EarlyStopping:
@@ -34,3 +34,11 @@ class EarlyStopping:
             self._set(self.best_weights)
             return True
         return False
+
+
+def record_epoch(rec: EpochRecord, history: list[EpochRecord], on_epoch: OnEpoch | None, stopper: EarlyStopping) -> bool:
+    """Append ``rec`` to ``history``, report it to ``on_epoch``; True when early stopping ends training."""
+    history.append(rec)
+    if on_epoch is not None:
+        on_epoch(rec)
+    return stopper.update(rec)

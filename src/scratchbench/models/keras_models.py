@@ -40,7 +40,7 @@ from scratchbench.models.arch import (  # noqa: E402
     resolve_optimizer,
     two_columns,
 )
-from scratchbench.models.early_stop import EarlyStopping  # noqa: E402
+from scratchbench.models.early_stop import EarlyStopping, record_epoch  # noqa: E402
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split  # noqa: E402
 
 KERAS_ACTIVATIONS = {"sigmoid", "tanh", "relu", "softmax", "linear"}
@@ -233,10 +233,7 @@ class _KerasBase(Implementation):
                 val_acc = None if val is None else val_accuracy()
                 rec = EpochRecord(epoch=epoch + 1, loss=loss, train_accuracy=float(logs["acc"]),
                                   val_accuracy=val_acc, epoch_seconds=time.perf_counter() - self.t0)
-                history.append(rec)
-                if on_epoch is not None:
-                    on_epoch(rec)
-                if stopper.update(rec):
+                if record_epoch(rec, history, on_epoch, stopper):
                     self.model.stop_training = True
 
         self.model.fit(data, epochs=epochs, steps_per_epoch=n_batches, shuffle=False, verbose=0, callbacks=[Recorder()])

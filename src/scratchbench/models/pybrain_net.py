@@ -22,7 +22,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from scratchbench.models.arch import dense_stack, encode_targets, resolve_optimizer
-from scratchbench.models.early_stop import EarlyStopping
+from scratchbench.models.early_stop import EarlyStopping, record_epoch
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split
 from scratchbench.models.pybrain_compat import pybrain3  # noqa: F401  (installs the compat layer)
 
@@ -168,10 +168,7 @@ class PyBrainNet(Implementation):
                 val_accuracy=val_acc,
                 epoch_seconds=time.perf_counter() - start,
             )
-            history.append(rec)
-            if on_epoch is not None:
-                on_epoch(rec)
-            if stopper.update(rec):
+            if record_epoch(rec, history, on_epoch, stopper):
                 break
         return history
 

@@ -22,7 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from scratchbench.models.arch import dense_stack, resolve_optimizer
-from scratchbench.models.early_stop import EarlyStopping
+from scratchbench.models.early_stop import EarlyStopping, record_epoch
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split
 
 ACTIVATIONS = {"sigmoid": "logistic", "tanh": "tanh", "relu": "relu", "linear": "identity"}
@@ -108,10 +108,7 @@ class SklearnMLP(Implementation):
                 val_accuracy=val_acc,
                 epoch_seconds=seconds,
             )
-            history.append(rec)
-            if on_epoch is not None:
-                on_epoch(rec)
-            if stopper.update(rec):
+            if record_epoch(rec, history, on_epoch, stopper):
                 break
         return history
 
