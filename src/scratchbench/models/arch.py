@@ -7,7 +7,7 @@ the same layers and the same errors everywhere.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -72,6 +72,16 @@ def dense_stack(impl: str, model_cfg: Mapping[str, Any], spec: DataSpec) -> tupl
     if len(biases) > 1:
         raise ValueError(f"{impl}: every layer must have the same bias setting (model.bias), got mixed")
     return sizes, acts, biases.pop() if biases else True
+
+
+def require_activations(impl: str, framework: str, checked: list[str], hidden: list[str], valid: Iterable[str]) -> None:
+    """Every name in ``checked`` must be in ``valid``, and all ``hidden`` ones the same (one-activation frameworks)."""
+    valid = sorted(valid)
+    for i, act in enumerate(checked):
+        if act not in valid:
+            raise ValueError(f"{impl}: model.layers[{i}].activation={act!r} is not available in {framework}; valid: {valid}")
+    if len(set(hidden)) > 1:
+        raise ValueError(f"{impl}: {framework} takes one activation for all hidden layers, got {hidden}")
 
 
 def encode_targets(y: np.ndarray, n_out: int, model_cfg: Mapping[str, Any], dtype: Any = np.float64) -> np.ndarray:

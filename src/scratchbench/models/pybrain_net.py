@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from scratchbench.models.arch import dense_stack, encode_targets, resolve_optimizer
+from scratchbench.models.arch import dense_stack, encode_targets, require_activations, resolve_optimizer
 from scratchbench.models.early_stop import EarlyStopping, record_epoch
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split
 from scratchbench.models.pybrain_compat import pybrain3  # noqa: F401  (installs the compat layer)
@@ -109,17 +109,7 @@ class PyBrainNet(Implementation):
     def build(self, cfg: Mapping[str, Any], spec: DataSpec) -> None:
         model = cfg["model"]
         sizes, activations, use_bias = dense_stack(self.name, model, spec)
-        hidden, out = activations[:-1], activations[-1]
-        for i, act in enumerate(activations):
-            if act not in LAYER_CLASSES:
-                raise ValueError(
-                    f"pybrain: model.layers[{i}].activation={act!r} is not available in PyBrain; "
-                    f"valid: {sorted(LAYER_CLASSES)}"
-                )
-        if len(set(hidden)) > 1:
-            raise ValueError(
-                f"pybrain: buildNetwork takes one hidden activation for all hidden layers, got {hidden}"
-            )
+        require_activations(self.name, "PyBrain's buildNetwork", activations, activations[:-1], LAYER_CLASSES)
         opt = resolve_optimizer(cfg.get("optimizer"))
         if opt["name"] not in ("sgd", "momentum") or opt["nesterov"]:
             raise ValueError(f"pybrain: optimizer.name={opt['name']!r} (nesterov={opt['nesterov']}) unsupported; valid: ['momentum', 'sgd']")

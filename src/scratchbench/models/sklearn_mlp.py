@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from scratchbench.models.arch import dense_stack, resolve_optimizer
+from scratchbench.models.arch import dense_stack, require_activations, resolve_optimizer
 from scratchbench.models.early_stop import EarlyStopping, record_epoch
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split
 
@@ -37,14 +37,7 @@ class SklearnMLP(Implementation):
         model = cfg["model"]
         sizes, acts, use_bias = dense_stack(self.name, model, spec)
         hidden = acts[:-1]
-        for i, act in enumerate(hidden):
-            if act not in ACTIVATIONS:
-                raise ValueError(
-                    f"sklearn_mlp: model.layers[{i}].activation={act!r} has no MLPClassifier "
-                    f"equivalent; valid: {sorted(ACTIVATIONS)}"
-                )
-        if len(set(hidden)) > 1:
-            raise ValueError(f"sklearn_mlp: MLPClassifier takes one activation for all hidden layers, got {hidden}")
+        require_activations(self.name, "MLPClassifier", hidden, hidden, ACTIVATIONS)
         if not use_bias:
             raise ValueError("sklearn_mlp: MLPClassifier always has biases; model.bias=false is not supported")
         opt = resolve_optimizer(cfg.get("optimizer"))
