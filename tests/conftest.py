@@ -1,0 +1,20 @@
+"""Session-wide set-up shared by every test folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+MIRROR_ENV = "SCRATCHBENCH_DATA_MIRROR"
+
+
+def pytest_configure(config) -> None:
+    """Make a relative folder mirror absolute (from where pytest was started).
+
+    Several tests run the pipeline in temporary copies of the repo, in other working
+    directories; a mirror given as ``../shared/datasets`` must still point at the same folder.
+    """
+    mirror = os.environ.get(MIRROR_ENV, "").strip()
+    if mirror and not urlparse(mirror).scheme and not Path(mirror).expanduser().is_absolute():
+        os.environ[MIRROR_ENV] = str(Path(mirror).expanduser().resolve())
