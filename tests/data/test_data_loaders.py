@@ -269,9 +269,10 @@ def test_featurize_and_load_roundtrip(tmp_path: Path) -> None:
     fs = load_features("moons", tmp_path)
     assert fs.x_train.shape == (900, 2) and fs.class_names == ["0", "1"] and fs.n_classes == 2
     assert fs.meta["features_sha256"] == features_sha256("moons", tmp_path)
-    first = fs.meta["features_sha256"]
+    first, first_meta = fs.meta["features_sha256"], (out / "meta.json").read_bytes()
     featurize_dataset("moons", {}, out_dir=out)
     assert features_sha256("moons", tmp_path) == first  # byte-identical rerun
+    assert (out / "meta.json").read_bytes() == first_meta  # no timings: the DVC hash is stable
     assert sorted(p.name for p in out.iterdir()) == ["features.npz", "meta.json"]  # no temp files left
 
 

@@ -6,8 +6,10 @@ import json
 
 import pytest
 
+from scratchbench.bench import cpu_model
 from scratchbench.bench.__main__ import main as bench_main
 from scratchbench.bench.floor import dense_epoch_flops, dense_step_shapes, gemm_flops, measure_gemm_rate
+from scratchbench.models.numpy_net import cores
 
 
 def test_bench_mlp_writes_the_contract_json(tmp_path, capsys):
@@ -19,7 +21,10 @@ def test_bench_mlp_writes_the_contract_json(tmp_path, capsys):
     for key in ("batch_32", "batch_128"):
         assert set(data[key]) == {"numpy", "floor"} and all(v > 0 for v in data[key].values())
         assert len(data["meta"]["all_seconds"][key]["numpy"]) == 3
-    assert data["meta"]["threads"] == 1 and data["meta"]["data"] == "synthetic"
+    assert data["meta"]["threads"] == cores() and data["meta"]["data"] == "synthetic"
+    assert data["meta"]["numpy_blas_threads"] == {"batch_32": 1, "batch_128": cores()}
+    assert set(data["meta"]["all_fit_call_seconds"]["batch_32"]) == {"numpy"}
+    assert data["meta"]["cpu"] == cpu_model() and data["meta"]["cpu"]  # numbers are per machine
     assert "numpy/floor" in capsys.readouterr().out
 
 

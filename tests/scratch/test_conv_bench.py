@@ -23,6 +23,7 @@ def test_bench_cnn_writes_the_contract_keys(tmp_path, capsys):
     assert result["meta"]["epoch_gflop"] == pytest.approx(cnn.epoch_flops(96) / 1e9)
     assert 0 < result["meta"]["numpy_train_peak_rss_mb"] <= result["meta"]["numpy_peak_rss_mb"]
     assert result["meta"]["floor_wall_measured"] > 0
+    assert result["meta"]["cpu"] and result["meta"]["timing"]
     prof = result["profile"]
     assert any("Conv2D backward" in k for k in prof["layers_seconds_per_epoch"])
     assert {"conv.gemm", "conv.gemm_dW", "conv.gemm_dX"} <= set(prof["conv_internals_seconds_per_epoch"])

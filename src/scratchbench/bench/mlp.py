@@ -6,6 +6,12 @@ scratch engine, a Keras model with the same architecture and initial weights, sc
 ``MLPClassifier`` and the GEMM floor (see :mod:`scratchbench.bench.floor`). Repeats are
 interleaved across implementations so machine noise hits all of them alike. All of them run
 with the same BLAS/TF thread budget (``--threads``). Writes ``reports/bench/mlp.json``.
+
+An epoch is timed inside the training loop: from Keras's ``on_epoch_begin`` to
+``on_epoch_end`` and the engine's own ``epoch_seconds``, so the per-``fit``-call set-up
+(Keras's data adapter, input checks) is not counted against either; those whole-call times are
+kept under ``meta.all_fit_call_seconds``. ``MLPClassifier`` has no epoch hook: its figure is the
+whole ``fit(max_iter=1)`` call.
 """
 
 from __future__ import annotations
@@ -24,12 +30,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from scratchbench.bench import keras_with_threads
+from scratchbench.bench import cpu_model, keras_epoch_timer, keras_with_threads
 
 from ..paths import reports_dir
 from .floor import dense_epoch_flops, dense_step_shapes, floor_seconds, measure_gemm_rate
 
 SIZES = [784, 100, 10]
+NUMPY_BLAS_THREADS: dict[int, int] = {}  # batch size -> BLAS threads the engine ran with
 IMPLS = ("numpy", "keras", "sklearn", "floor")
 
 
@@ -38,7 +45,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--samples", type=int, default=60000, help="training images per epoch (default 60000)")
     p.add_argument("--repeats", type=int, default=3, help="timed epochs per implementation (median reported, >= 3)")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128])
-    p.add_argument("--threads", type=int, default=1, help="BLAS / TensorFlow threads for every implementation (default 1)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="BLAS / TensorFlow threads for every implementation (default: all cores); the engine uses one BLAS "
+                        "thread for small steps, as numpy_mlp runs do")
     p.add_argument("--learning-rate", type=float, default=0.01)
     p.add_argument("--only", default=",".join(IMPLS), help=f"comma list of implementations to run (default all: {','.join(IMPLS)})")
     p.add_argument("--synthetic", action="store_true", help="random data instead of MNIST (smoke tests)")
@@ -50,6 +59,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if bad:
         p.error(f"--only: unknown implementation(s) {bad}; valid: {', '.join(IMPLS)}")
     args.only = only
+    if args.threads is None:
+        from ..models.numpy_net import cores
+
+        args.threads = cores()
     for name in ("samples", "repeats", "threads"):
         if getattr(args, name) < 1:
             p.error(f"--{name}: must be >= 1")
@@ -78,15 +91,18 @@ def load_mnist(samples: int, synthetic: bool, seed: int) -> tuple[np.ndarray, np
     return np.ascontiguousarray(x), y[:samples].astype(np.int64)
 
 
-def _timer(fn: Callable[[], Any]) -> float:
+Timing = tuple[float, float]  # (epoch seconds, whole fit-call seconds)
+
+
+def _timed_call(fn: Callable[[], Any]) -> tuple[Any, float]:
     t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+    out = fn()
+    return out, time.perf_counter() - t0
 
 
-def make_runners(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, batch: int, init_weights: list[np.ndarray]) -> dict[str, Callable[[], float]]:
-    """One callable per implementation: runs one timed epoch, returns seconds (warm-up done here)."""
-    runners: dict[str, Callable[[], float]] = {}
+def make_runners(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, batch: int, init_weights: list[np.ndarray]) -> dict[str, Callable[[], Timing]]:
+    """One callable per implementation: runs one timed epoch, returns (epoch s, fit-call s); warm-up done here."""
+    runners: dict[str, Callable[[], Timing]] = {}
     warm = min(len(x), 4096)
     lr = args.learning_rate
     if "numpy" in args.only:
@@ -96,7 +112,22 @@ def make_runners(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, batch: 
         net.set_weights(init_weights)
         opt = {"name": "sgd", "learning_rate": lr}
         net.fit(x[:warm], y[:warm], epochs=1, batch_size=batch, optimizer=opt)
-        runners["numpy"] = lambda: _timer(lambda: net.fit(x, y, epochs=1, batch_size=batch, optimizer=opt))
+
+        from threadpoolctl import threadpool_limits
+
+        from ..experiment.caps import macs_per_sample
+        from ..models.numpy_net import dense_blas_threads
+
+        # the thread rule numpy_mlp runs use (one BLAS thread for small steps), within --threads
+        blas = min(args.threads, dense_blas_threads(macs_per_sample(net.canonical), batch, args.threads))
+        NUMPY_BLAS_THREADS[batch] = blas
+
+        def numpy_epoch() -> Timing:
+            with threadpool_limits(blas, user_api="blas"):
+                history, call = _timed_call(lambda: net.fit(x, y, epochs=1, batch_size=batch, optimizer=opt))
+            return history[-1]["epoch_seconds"], call
+
+        runners["numpy"] = numpy_epoch
     if "keras" in args.only:
         keras = keras_with_threads(args.threads)
         model = keras.Sequential([
@@ -108,7 +139,13 @@ def make_runners(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, batch: 
         model.set_weights(init_weights)
         onehot = np.eye(10, dtype=np.float32)[y]
         model.fit(x[:warm], onehot[:warm], batch_size=batch, epochs=1, shuffle=True, verbose=0)
-        runners["keras"] = lambda: _timer(lambda: model.fit(x, onehot, batch_size=batch, epochs=1, shuffle=True, verbose=0))
+        timer = keras_epoch_timer(keras)
+
+        def keras_epoch() -> Timing:
+            _, call = _timed_call(lambda: model.fit(x, onehot, batch_size=batch, epochs=1, shuffle=True, verbose=0, callbacks=[timer]))
+            return timer.epochs[-1][0], call
+
+        runners["keras"] = keras_epoch
     if "sklearn" in args.only:
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.neural_network import MLPClassifier
@@ -122,13 +159,19 @@ def make_runners(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, batch: 
                 clf.fit(x[:n], y[:n])
 
         sk_fit(warm)
-        runners["sklearn"] = lambda: _timer(lambda: sk_fit(len(x)))
+
+        def sklearn_epoch() -> Timing:
+            _, call = _timed_call(lambda: sk_fit(len(x)))
+            return call, call
+
+        runners["sklearn"] = sklearn_epoch
     if "floor" in args.only:
         shapes = dense_step_shapes(batch, SIZES)
         flops = dense_epoch_flops(len(x), SIZES)
 
-        def floor() -> float:
-            return floor_seconds(flops, measure_gemm_rate(shapes, np.float32, repeats=1, min_seconds=0.3)["median"])
+        def floor() -> Timing:
+            seconds = floor_seconds(flops, measure_gemm_rate(shapes, np.float32, repeats=1, min_seconds=0.3)["median"])
+            return seconds, seconds
 
         runners["floor"] = floor
     return runners
@@ -170,15 +213,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         import sklearn.neural_network  # noqa: F401
     result: dict[str, Any] = {}
     samples: dict[str, dict[str, list[float]]] = {}
+    calls: dict[str, dict[str, list[float]]] = {}
     with threadpool_limits(limits=args.threads):
         for batch in args.batch_sizes:
             runners = make_runners(args, x, y, batch, init_weights)
             times: dict[str, list[float]] = {k: [] for k in runners}
+            call_times: dict[str, list[float]] = {k: [] for k in runners if k != "floor"}
             for _ in range(args.repeats):  # interleaved so load spikes hit every implementation
                 for name, fn in runners.items():
-                    times[name].append(fn())
+                    epoch_s, call_s = fn()
+                    times[name].append(epoch_s)
+                    if name in call_times:
+                        call_times[name].append(call_s)
             result[f"batch_{batch}"] = {k: statistics.median(v) for k, v in times.items()}
             samples[f"batch_{batch}"] = times
+            calls[f"batch_{batch}"] = call_times
         blas = [{k: i.get(k) for k in ("internal_api", "version", "num_threads")} for i in threadpool_info()]
     ratios = {}
     for key, row in result.items():
@@ -191,13 +240,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ratios[key] = r
     result["ratios"] = ratios
     result["meta"] = {
-        "samples": len(x), "repeats": args.repeats, "threads": args.threads, "learning_rate": args.learning_rate,
+        "samples": len(x), "repeats": args.repeats, "threads": args.threads,
+        "numpy_blas_threads": {f"batch_{b}": t for b, t in NUMPY_BLAS_THREADS.items() if b in args.batch_sizes}, "learning_rate": args.learning_rate,
         "data": "synthetic" if args.synthetic else "mnist", "architecture": "784-100(sigmoid)-10(softmax), CCE, SGD, float32",
         "epoch_gflop": dense_epoch_flops(len(x), SIZES) / 1e9,
         "floor_gflop_per_second": {k: dense_epoch_flops(len(x), SIZES) / 1e9 / v["floor"] for k, v in result.items() if "floor" in v},
-        "cpu_count": os.cpu_count(), "machine": platform.machine(),
+        "cpu_count": os.cpu_count(), "machine": platform.machine(), "cpu": cpu_model(),
         "load_average": list(os.getloadavg()), "versions": _versions(args.only), "blas": blas,
         "timestamp_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "all_seconds": samples,
+        "timing": "epoch = inside the training loop (Keras on_epoch_begin..on_epoch_end, engine epoch_seconds); "
+                  "sklearn = whole fit(max_iter=1) call; all_fit_call_seconds = whole fit calls",
+        "all_fit_call_seconds": calls,
     }
     return result
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Sequence
 
 from scratchbench.data.errors import DataFormatError
@@ -42,9 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from scratchbench.data.featurize import featurize_dataset
 
             for ds in a.datasets:
+                t0 = time.perf_counter()
                 out = featurize_dataset(ds, featurize_params(ds, a.params))
                 meta = json.loads((out / "meta.json").read_text())
-                print(f"{ds}: {out} train {meta['shapes']['x_train']} test {meta['shapes']['x_test']}")
+                print(f"{ds}: {out} train {meta['shapes']['x_train']} test {meta['shapes']['x_test']}"
+                      f" ({time.perf_counter() - t0:.1f} s)")
         elif a.cmd == "verify":
             for ds in a.datasets:
                 print(f"{ds}: {len(verify_raw(ds))} file(s) OK")

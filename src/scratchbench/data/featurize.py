@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -30,11 +29,14 @@ def featurize_dataset(
     raw_dir: str | os.PathLike[str] | None = None,
     out_dir: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """Write the feature files of ``dataset``; return their folder."""
+    """Write the feature files of ``dataset``; return their folder.
+
+    The files hold no timings or paths, so the same raw data and params give the same bytes
+    (and DVC hash) on every run and machine; callers time the call themselves.
+    """
     if dataset not in DATASETS:
         raise KeyError(f"unknown dataset {dataset!r}; valid names: {', '.join(DATASETS)}")
     params = dict(params or {})
-    t0 = time.perf_counter()
     meta: dict[str, Any] = {"scratchbench_version": __version__, "featurize_params": params}
     if dataset in FETCHED_DATASETS:
         raw = Path(raw_dir) if raw_dir is not None else paths.raw_dir(dataset)
@@ -51,5 +53,4 @@ def featurize_dataset(
             raise ValueError(f"featurize.{dataset} takes no options, got {sorted(params)}")
         arrays, extra = toy.table_features(dataset)
     meta.update(extra)
-    meta["featurize_seconds"] = round(time.perf_counter() - t0, 3)
     return save_features(dataset, arrays, meta, out_dir)
