@@ -110,3 +110,17 @@ def test_every_launcher_choice_composes_with_the_sweep_callback(launcher: str, t
     assert cfg.hydra.launcher._target_.endswith(target)
     assert cfg.hydra.callbacks.mlflow_sweep._target_ == "scratchbench.tracking.callback.MlflowSweepCallback"
     assert cfg.hydra.job.chdir is False  # runs never move the cwd; store paths are absolute anyway
+
+
+def test_every_train_matrix_entry_composes_and_validates() -> None:
+    """Each DVC train stage's preset x model (+ overrides) composes; a typo'd override fails here, not mid-pipeline."""
+    matrix = yaml.safe_load((REPO / "params.yaml").read_text())["train_matrix"]
+    for key, item in matrix.items():
+        cfg = validate(compose_run([f"experiment={item['experiment']}", f"model={item['model']}",
+                                    *item.get("overrides", [])], root=REPO))
+        assert cfg["dataset"]["name"] == item["dataset"], key
+    for key in ("r10_moons-keras_mlp", "r10_moons_notebook-keras_mlp"):  # the tutorial's Keras defaults
+        item = matrix[key]
+        cfg = compose_run([f"experiment={item['experiment']}", f"model={item['model']}", *item["overrides"]], root=REPO)
+        assert cfg["model"]["init"] == {"name": "glorot_uniform"} and cfg["model"]["bias_init"] == {"name": "zeros"}
+        assert (cfg["train"]["batch_size"], cfg["train"]["shuffle"], cfg["train"]["epochs"]) == (32, True, 200)
