@@ -36,7 +36,6 @@ from ..paths import reports_dir
 from .floor import dense_epoch_flops, dense_step_shapes, floor_seconds, measure_gemm_rate
 
 SIZES = [784, 100, 10]
-NUMPY_BLAS_THREADS: dict[int, int] = {}  # batch size -> BLAS threads the engine ran with
 IMPLS = ("numpy", "keras", "sklearn", "floor")
 
 
@@ -100,8 +99,12 @@ def _timed_call(fn: Callable[[], Any]) -> tuple[Any, float]:
     return out, time.perf_counter() - t0
 
 
-def make_runners(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, batch: int, init_weights: list[np.ndarray]) -> dict[str, Callable[[], Timing]]:
-    """One callable per implementation: runs one timed epoch, returns (epoch s, fit-call s); warm-up done here."""
+def make_runners(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, batch: int, init_weights: list[np.ndarray],
+                 numpy_blas: int) -> dict[str, Callable[[], Timing]]:
+    """One callable per implementation: runs one timed epoch, returns (epoch s, fit-call s); warm-up done here.
+
+    The engine runs with ``numpy_blas`` BLAS threads (the rule numpy_mlp runs use), the others with ``--threads``.
+    """
     runners: dict[str, Callable[[], Timing]] = {}
     warm = min(len(x), 4096)
     lr = args.learning_rate
@@ -115,15 +118,8 @@ def make_runners(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, batch: 
 
         from threadpoolctl import threadpool_limits
 
-        from ..experiment.caps import macs_per_sample
-        from ..models.numpy_net import dense_blas_threads
-
-        # the thread rule numpy_mlp runs use (one BLAS thread for small steps), within --threads
-        blas = min(args.threads, dense_blas_threads(macs_per_sample(net.canonical), batch, args.threads))
-        NUMPY_BLAS_THREADS[batch] = blas
-
         def numpy_epoch() -> Timing:
-            with threadpool_limits(blas, user_api="blas"):
+            with threadpool_limits(numpy_blas, user_api="blas"):
                 history, call = _timed_call(lambda: net.fit(x, y, epochs=1, batch_size=batch, optimizer=opt))
             return history[-1]["epoch_seconds"], call
 
@@ -203,9 +199,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from threadpoolctl import threadpool_info, threadpool_limits
 
     x, y = load_mnist(args.samples, args.synthetic, args.seed)
+    from ..experiment.caps import macs_per_sample
+    from ..models.numpy_net import dense_blas_threads
     from ..scratch.network import Network
 
-    init_weights = Network.from_config(MODEL_CFG, (784,), 10, args.seed).get_weights()
+    ref = Network.from_config(MODEL_CFG, (784,), 10, args.seed)
+    init_weights = ref.get_weights()
+    # the engine's BLAS threads per batch size: numpy_mlp's rule (one thread for small steps), within --threads
+    numpy_blas = {b: dense_blas_threads(macs_per_sample(ref.canonical), b, args.threads) for b in args.batch_sizes}
     # import every library before limiting threads: threadpoolctl only limits pools already loaded
     if "keras" in args.only:
         keras_with_threads(args.threads)
@@ -216,7 +217,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     calls: dict[str, dict[str, list[float]]] = {}
     with threadpool_limits(limits=args.threads):
         for batch in args.batch_sizes:
-            runners = make_runners(args, x, y, batch, init_weights)
+            runners = make_runners(args, x, y, batch, init_weights, numpy_blas[batch])
             times: dict[str, list[float]] = {k: [] for k in runners}
             call_times: dict[str, list[float]] = {k: [] for k in runners if k != "floor"}
             for _ in range(args.repeats):  # interleaved so load spikes hit every implementation
@@ -241,7 +242,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result["ratios"] = ratios
     result["meta"] = {
         "samples": len(x), "repeats": args.repeats, "threads": args.threads,
-        "numpy_blas_threads": {f"batch_{b}": t for b, t in NUMPY_BLAS_THREADS.items() if b in args.batch_sizes}, "learning_rate": args.learning_rate,
+        "numpy_blas_threads": {f"batch_{b}": t for b, t in numpy_blas.items()}, "learning_rate": args.learning_rate,
         "data": "synthetic" if args.synthetic else "mnist", "architecture": "784-100(sigmoid)-10(softmax), CCE, SGD, float32",
         "epoch_gflop": dense_epoch_flops(len(x), SIZES) / 1e9,
         "floor_gflop_per_second": {k: dense_epoch_flops(len(x), SIZES) / 1e9 / v["floor"] for k, v in result.items() if "floor" in v},

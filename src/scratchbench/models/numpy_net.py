@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -22,8 +23,6 @@ SMALL_STEP_MACS = 8_000_000
 
 def cores() -> int:
     """CPU cores this process may run on."""
-    import os
-
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
@@ -108,15 +107,17 @@ class NumpyMLP(_NumpyBase):
     def _check_layers(self, model_cfg: Mapping[str, Any]) -> None:
         reject_layers(self.name, model_cfg, SPATIAL, "numpy_cnn")
 
-    _used: dict[str, int]
+    def build(self, cfg: Mapping[str, Any], spec: DataSpec) -> None:
+        from scratchbench.experiment.caps import macs_per_sample
+
+        super().build(cfg, spec)
+        self._macs = macs_per_sample(self.net.canonical)
+        self._used: dict[str, int] = {}  # phase -> BLAS threads chosen
 
     def _blas_limit(self, phase: str, rows: int):
         from threadpoolctl import threadpool_limits
 
-        from scratchbench.experiment.caps import macs_per_sample
-
-        n = dense_blas_threads(macs_per_sample(self.net.canonical), rows)
-        self._used = {**getattr(self, "_used", {}), phase: n}
+        self._used[phase] = n = dense_blas_threads(self._macs, rows)
         return threadpool_limits(n, user_api="blas")
 
     def fit(self, train: Split, val: Split | None = None, on_epoch: OnEpoch | None = None) -> list[EpochRecord]:
@@ -131,7 +132,7 @@ class NumpyMLP(_NumpyBase):
 
     def threads(self) -> dict[str, int]:
         """BLAS threads chosen for training and for prediction (so far)."""
-        return dict(getattr(self, "_used", {})) or {"blas_fit": cores()}
+        return dict(self._used) or {"blas_fit": cores()}
 
 
 class NumpyCNN(_NumpyBase):
