@@ -72,3 +72,15 @@ def test_published_curve_figure(tmp_path):
     with Image.open(fig.path) as im:
         assert im.format == "PNG" and im.size[0] > 300
     assert published_curve(group_runs([run]), "r99", R7_POOL_PUBLISHED, tmp_path / "x.png") is None
+
+
+def test_report_cli_drops_only_the_tf_retracing_notice() -> None:
+    import logging
+
+    from scratchbench.report.cli import _not_retracing_notice
+
+    def record(msg: str) -> logging.LogRecord:
+        return logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, msg, None, None)
+
+    assert not _not_retracing_notice(record("5 out of the last 37 calls to <function f> triggered tf.function retracing."))
+    assert _not_retracing_notice(record("Model was constructed with shape (None, 2)"))

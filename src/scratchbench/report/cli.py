@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -13,6 +14,12 @@ from scratchbench.report.collect import RunFilter, parse_tag_filters
 
 def _split(values: Sequence[str] | None) -> list[str]:
     return [v for item in values or [] for v in item.split(",") if v]
+
+
+def _not_retracing_notice(record: logging.LogRecord) -> bool:
+    """Drop TensorFlow's "triggered tf.function retracing" notice: the report loads one Keras model
+    per run and predicts on grids of several shapes, so retracing is expected there."""
+    return "triggered tf.function retracing" not in record.getMessage()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from scratchbench.report.build import build_report
 
     out = args.out or paths.reports_dir()
+    logging.getLogger("tensorflow").addFilter(_not_retracing_notice)
     report = build_report(out, args.tracking_uri, run_filter, predictions=not args.no_predictions)
     print(f"report: {len(report.runs)} runs, {len(report.tables)} datasets, {len(report.figures)} figures -> "
           f"{out / 'comparison.html'}", file=sys.stderr)
