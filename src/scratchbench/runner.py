@@ -29,7 +29,7 @@ from scratchbench.experiment.caps import apply_caps, epoch_cap, macs_per_sample
 from scratchbench.experiment.curves import plot_curve, write_curve_csv, write_metrics_json
 from scratchbench.experiment.probes import run_probes
 from scratchbench.tracking import names
-from scratchbench.tracking.provenance import git_commit, lockfile_sha256
+from scratchbench.tracking.provenance import cpu_description, git_commit, lockfile_sha256
 from scratchbench.tracking.run import TrackedRun, flatten
 from scratchbench.tracking.store import experiment_name, init_store, resolve_uri
 
@@ -63,17 +63,20 @@ def run_name(cfg: Mapping[str, Any], job: str | None = None) -> str:
 
 
 def _tags(cfg: Mapping[str, Any]) -> dict[str, str]:
-    exp, pub = cfg["experiment"], cfg["experiment"]["published"]
+    exp = cfg["experiment"]
+    pub = exp["published"][0] if exp["published"] else {}  # the headline figure (all of them: conf/experiment)
     return {
         "implementation": cfg["model"]["name"],
         "dataset": cfg["dataset"]["name"],
         "experiment": exp["name"],
         "reference": exp.get("reference") or "",
         "task": exp["task"],
+        "variant": exp.get("variant") or "",
         "seed": str(cfg["seed"]),
         "profile": cfg["profile"]["name"],
         "git_commit": git_commit(),
         "lockfile_sha256": lockfile_sha256(),
+        "cpu": cpu_description(),
         "published_metric": pub.get("metric") or "",
         "published_value": "" if pub.get("value") is None else str(pub["value"]),
         "published_text": pub.get("text") or "",

@@ -94,17 +94,21 @@ def test_markdown_table_values_match_runs(built, store):
 
 def test_reproduction_rows(built, store):
     _, report = built
-    rows = {(r.preset, r.implementation): r for r in report.reproduction}
-    assert rows[("r1_single_neuron", "—")].ours_text() == "not run yet"
-    r10 = rows[("r10_moons", "numpy_mlp")]
+    rows = {(r.preset, r.implementation, r.metric): r for r in report.reproduction}
+    r1 = rows[("r1_single_neuron", "—", "new_input_prediction")]
+    assert r1.ours_text() == "not run yet" and r1.verdict == "not run yet"
+    r10 = rows[("r10_moons", "numpy_mlp", "test_accuracy")]
     assert r10.ours.n == 2 and r10.published_value == pytest.approx(0.95)
     assert r10.difference == pytest.approx(r10.ours.mean - 0.95)
-    assert "never backpropagates" in rows[("r6_fruits_hue", "—")].note
-    assert "disagree" in r10.note or "notebook" in r10.note
+    assert r10.verdict in ("reproduced", "differs") or r10.verdict.startswith("not comparable")
+    assert r10.verdict == "reproduced" or r10.why  # anything but a pass says why
+    r6 = rows[("r6_fruits_hue", "—", "train_set_accuracy")]
+    assert "45%" in r6.check.text and r6.check.compare == "at_most"
     assert {r.reference for r in report.reproduction} >= {f"R{i}" for i in range(1, 13)}
     md = (built[0] / "comparison.md").read_text()
-    assert md.count("not run yet") >= 8
+    assert md.count("not run yet") >= 8 and "| Verdict |" in md
     assert "Not included (not FINISHED): 1 failed run(s)" in md
+    assert "Runs recorded on: " in md and "not recorded;" not in md  # the CPU the runs ran on
 
 
 def test_every_figure_is_a_valid_png(built):
@@ -144,8 +148,9 @@ def test_metrics_json_and_plot_data(built, store):
     client = _client(store)
     accs = [client.get_run(store.runs[k]).data.metrics["test_accuracy"] for k in ("moons_numpy_s0", "moons_numpy_s1")]
     assert entry["seeds"] == 2 and entry["test_accuracy"] == pytest.approx(sum(accs) / 2, abs=1e-6)
-    assert data["reproduction"]["R1 r1_single_neuron"]["ours"] is None
-    assert data["reproduction"]["R10 r10_moons numpy_mlp"]["published"] == pytest.approx(0.95)
+    assert data["reproduction"]["R1 r1_single_neuron new_input_prediction"]["ours"] is None
+    r10 = data["reproduction"]["R10 r10_moons numpy_mlp test_accuracy"]
+    assert r10["published"] == pytest.approx(0.95) and r10["verdict"] and r10["source"] == "tutorial"
     curves = sorted((out / "plots" / "curves").glob("*.csv"))
     assert any("catvnoncat" in p.name for p in curves)
     lines = next(p for p in curves if "catvnoncat" in p.name).read_text().splitlines()

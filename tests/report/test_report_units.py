@@ -12,10 +12,35 @@ from scratchbench.report.figures import confusion_matrix, pareto_front
 from scratchbench.report.tables import build_tables, threads_text
 
 
-def _run(rid: str, impl: str, seed: str, acc: float, fit: float, lr: str = "0.1") -> RunRecord:
+def _run(rid: str, impl: str, seed: str, acc: float, fit: float, lr: str = "0.1", experiment: str = "r10_moons",
+         **tags: str) -> RunRecord:
     return RunRecord(rid, "scratchbench/moons", 0, "FINISHED",
-                     {"implementation": impl, "dataset": "moons", "experiment": "r10_moons", "seed": seed},
+                     {"implementation": impl, "dataset": "moons", "experiment": experiment, "seed": seed, **tags},
                      {"optimizer.learning_rate": lr, "seed": seed}, {"test_accuracy": acc, "fit_seconds": fit})
+
+
+def test_accuracy_vs_time_has_one_panel_per_preset_with_two_or_more_configurations():
+    from scratchbench.report.figures import accuracy_time_panels
+
+    runs = [_run("a", "numpy_mlp", "0", 0.5, 1.0), _run("b", "keras_mlp", "0", 0.95, 3.0),
+            _run("c", "numpy_mlp", "0", 0.97, 2.0, experiment="r10_moons_notebook"),  # alone: no panel
+            _run("d", "numpy_mlp", "0", 0.9, 0.1, experiment="r10_moons", variant="started as keras_mlp")]
+    panels = accuracy_time_panels(group_runs(runs))
+    assert list(panels) == ["r10_moons"] and len(panels["r10_moons"]) == 3
+
+
+def test_flat_decision_boundary_panels_say_why():
+    from scratchbench.report.figures import flat_output_note
+
+    assert "constant output P(1) ≈ 0.49" in flat_output_note(np.full((5, 5), 0.49))
+    assert flat_output_note(np.linspace(0, 1, 25).reshape(5, 5)) == ""
+
+
+def test_runs_of_another_variant_get_their_own_labelled_group():
+    groups = group_runs([_run("a", "numpy_mlp", "0", 0.5, 1.0, variant="as written"),
+                         _run("b", "numpy_mlp", "0", 0.9, 1.0, lr="0.5", variant="started as keras_mlp")])
+    assert sorted(g.label for g in groups) == ["numpy_mlp (r10_moons, as written)",
+                                               "numpy_mlp (r10_moons, started as keras_mlp)"]
 
 
 def test_pareto_front():
@@ -62,7 +87,11 @@ def test_confusion_matrix():
 def test_published_curve_figure(tmp_path):
     from PIL import Image
 
-    from scratchbench.report.figures import R7_POOL_PUBLISHED, published_curve
+    from scratchbench.report.figures import published_curve
+    from scratchbench.report.reproduction import published_values
+
+    R7_POOL_PUBLISHED = published_values("r7_mnist_cnn_pool", "val_accuracy")
+    assert len(R7_POOL_PUBLISHED) == 10 and R7_POOL_PUBLISHED[-1] == 0.9841  # read from the preset
 
     run = _run("a", "keras_cnn", "0", 0.9, 1.0)
     run.tags["experiment"] = "r7_mnist_cnn_pool"

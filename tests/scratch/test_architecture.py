@@ -75,7 +75,7 @@ def test_image_input_dense_network_trains():
         ({"layers": [{"input_dim": 3, "output_dim": 4}]}, (2,), 4, r"model.layers\[0\].input_dim: 3 does not match the data's features \(2\)"),
         ({"layers_dims": [3, 4, 1]}, (5,), 2, r"model.layers_dims\[0\].input_dim: 3 does not match the data's features \(5\)"),
         ({"layers": [{"units": 4, "activation": "swish"}]}, (3,), 4,
-         r"model.layers\[0\].activation: unknown activation 'swish'; valid names: sigmoid, tanh, relu, leaky_relu, softmax, linear"),
+         r"model.layers\[0\].activation: unknown activation 'swish'; valid names: sigmoid, tanh, tanh_sigmoid_grad, relu, leaky_relu, softmax, linear"),
         ({"layers": [{"units": 4}], "loss": "hinge"}, (3,), 4, r"model.loss: unknown loss 'hinge'; valid names: binary_crossentropy, "),
         ({"layers": [{"units": 4}]}, (3,), 10, r"model.layers\[0\].units: last layer has 4 units but the data needs 10"),
         ({"layers": [{"units": 3}]}, (3,), 2, r"last layer has 3 units but the data needs 1 \(sigmoid\) or 2 \(softmax\)"),

@@ -35,6 +35,7 @@ class DatasetName(str, Enum):
 class Activation(str, Enum):
     sigmoid = "sigmoid"
     tanh = "tanh"
+    tanh_sigmoid_grad = "tanh_sigmoid_grad"  # R11 as written: tanh with the derivative taken from sigmoid(z)
     relu = "relu"
     leaky_relu = "leaky_relu"
     softmax = "softmax"
@@ -47,22 +48,36 @@ class Loss(str, Enum):
     mse = "mse"
     mse_half = "mse_half"
     sse = "sse"
+    sse_plain = "sse_plain"
 
 
 class InitName(str, Enum):
     randn = "randn"
+    randn_sqrt_fan_in = "randn_sqrt_fan_in"
     uniform = "uniform"
     glorot_uniform = "glorot_uniform"
     glorot_normal = "glorot_normal"
     he_normal = "he_normal"
     he_uniform = "he_uniform"
     zeros = "zeros"
+    constant = "constant"
+
+
+class InitLayout(str, Enum):
+    in_out = "in_out"
+    out_in = "out_in"  # draw W as (out, in) and transpose: replays scripts that store W that way
+
+
+class RngKind(str, Enum):
+    default = "default"  # numpy.random.default_rng(seed)
+    legacy = "legacy"  # numpy.random.RandomState(seed), as np.random.seed(seed) scripts draw
 
 
 class OptimizerName(str, Enum):
     sgd = "sgd"
     momentum = "momentum"
     adam = "adam"
+    shrink_on_miss = "shrink_on_miss"  # R6 as written: w <- w - lr*w after each misclassified sample
 
 
 class InputScaling(str, Enum):
@@ -104,6 +119,16 @@ class ProbeKind(str, Enum):
     final_loss = "final_loss"
     loss_monotonic = "loss_monotonic"
     max_abs_error = "max_abs_error"
+    first_loss = "first_loss"
+    train_set_accuracy = "train_set_accuracy"
+    param_dump = "param_dump"
+
+
+class Compare(str, Enum):
+    within = "within"  # |ours - value| <= tolerance
+    at_most = "at_most"  # ours <= value + tolerance
+    at_least = "at_least"  # ours >= value - tolerance
+    none = "none"  # nothing to compare with: the row is "not comparable" (say why in `reason`)
 
 
 @dataclass
@@ -112,6 +137,8 @@ class InitConfig:
     scale: Optional[float] = None
     low: Optional[float] = None
     high: Optional[float] = None
+    value: Optional[float] = None
+    layout: Optional[InitLayout] = None
 
 
 @dataclass
@@ -145,6 +172,7 @@ class ModelConfig:
     init: InitConfig = field(default_factory=InitConfig)
     bias_init: Optional[InitConfig] = None
     dtype: DType = DType.float32
+    rng: RngKind = RngKind.default
     input_scaling: InputScaling = InputScaling.unit
     target_on: float = 1.0
     target_off: float = 0.0
@@ -201,15 +229,23 @@ class TrackingConfig:
 class ProbeConfig:
     kind: ProbeKind = ProbeKind.final_loss
     metric: str = "final_loss"
-    inputs: Optional[List[Any]] = None  # rows of input values
+    inputs: Optional[List[Any]] = None  # rows of input values (predict_input)
+    dump: Optional[Dict[str, Any]] = None  # param_dump: printed parameters, see experiment/probes.py
 
 
 @dataclass
 class PublishedConfig:
-    metric: Optional[str] = None
+    """One published figure and how ours is judged against it (a row of the reproduction table)."""
+
+    metric: Optional[str] = None  # the run metric compared
     value: Optional[float] = None
-    values: Optional[List[float]] = None
-    text: Optional[str] = None
+    values: Optional[List[float]] = None  # a published curve (per epoch)
+    text: Optional[str] = None  # what the source says, in our words
+    source: str = "tutorial"  # "tutorial", or the external book/course the figure comes from
+    tolerance: float = 0.0
+    compare: Compare = Compare.within
+    implementations: Optional[List[str]] = None  # only these are judged; others "not comparable"
+    reason: Optional[Any] = None  # why it differs / is not comparable: text, or {implementation: text}
 
 
 @dataclass
@@ -218,7 +254,8 @@ class ExperimentConfig:
     reference: Optional[str] = None
     title: Optional[str] = None
     task: Task = Task.train
-    published: PublishedConfig = field(default_factory=PublishedConfig)
+    variant: str = "as written"  # as written | as intended | published run | ...
+    published: List[PublishedConfig] = field(default_factory=list)
     note: Optional[str] = None
     probes: List[ProbeConfig] = field(default_factory=list)
     activations: List[Activation] = field(default_factory=lambda: [Activation.sigmoid, Activation.tanh, Activation.relu, Activation.leaky_relu])

@@ -6,12 +6,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
-_TABLE_X3 = np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=np.float64)
 TABLES: dict[str, tuple[np.ndarray, np.ndarray]] = {
-    # R1: target = first input
-    "r1_table": (_TABLE_X3, np.array([0, 1, 1, 0])),
-    # R2/R3: target = XOR of the first two inputs
-    "xor3": (_TABLE_X3, np.array([0, 1, 1, 0])),
+    # R1: target = first input, rows in the single-neuron tutorial's order
+    "r1_table": (np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=np.float64), np.array([0, 1, 1, 0])),
+    # R2/R3: target = XOR of the first two inputs, rows in the R2/R3 tutorials' order
+    "xor3": (np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=np.float64), np.array([0, 1, 1, 0])),
     # R4: PyBrain 2-input XOR
     "xor": (np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64), np.array([0, 1, 1, 0])),
 }

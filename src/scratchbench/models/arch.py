@@ -120,7 +120,9 @@ def resolve_optimizer(opt_cfg: Mapping[str, Any] | None) -> dict[str, Any]:
     from scratchbench.scratch.optimizers import make_optimizer
 
     cfg = {k: v for k, v in dict(opt_cfg or {"name": "sgd"}).items()}
-    make_optimizer(cfg)  # raises on unknown names/options
+    if not make_optimizer(cfg).uses_gradients:  # raises on unknown names/options
+        raise ValueError(f"optimizer.name: {cfg.get('name')!r} (R6's update rule as written) exists in the NumPy "
+                         "engine only; use model=numpy_mlp")
     name = cfg.get("name", "sgd")
 
     def get(key: str, default: float) -> float:

@@ -83,6 +83,10 @@ class Implementation:
     def n_params(self) -> int:
         raise NotImplementedError
 
+    def weights(self) -> list[np.ndarray] | None:
+        """Trained parameters in Keras order (per dense layer: W (in, out), then b), or None if not exposed."""
+        return None
+
     def threads(self) -> dict[str, int]:
         """Thread counts this implementation runs with (recorded with the run)."""
         return {}

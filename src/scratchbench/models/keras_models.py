@@ -250,6 +250,9 @@ class _KerasBase(Implementation):
         self.model.save(path)
         return path
 
+    def weights(self) -> list[np.ndarray] | None:
+        return [np.asarray(w) for w in self.model.get_weights()]
+
     def n_params(self) -> int:
         return int(self.model.count_params())
 

@@ -85,6 +85,9 @@ class _NumpyBase(Implementation):
         written = self.net.save(path)
         return Path(written) if written is not None else path.with_suffix(".npz")
 
+    def weights(self) -> list[np.ndarray] | None:
+        return self.net.get_weights()
+
     def n_params(self) -> int:
         return int(self.net.n_params())
 

@@ -114,6 +114,9 @@ class SklearnMLP(Implementation):
         path.write_bytes(pickle.dumps(self.clf))
         return path
 
+    def weights(self) -> list[np.ndarray] | None:
+        return [a.copy() for pair in zip(self.clf.coefs_, self.clf.intercepts_) for a in pair]
+
     def n_params(self) -> int:
         return int(sum(w.size for w in self.clf.coefs_) + sum(b.size for b in self.clf.intercepts_))
 

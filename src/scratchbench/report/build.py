@@ -16,7 +16,7 @@ import numpy as np
 from scratchbench.report import figures as F
 from scratchbench.report.collect import (RunFilter, RunGroup, RunRecord, count_unfinished, default_tracking_uri,
                                          group_runs, load_histories, load_runs)
-from scratchbench.report.reproduction import ReproRow, build_reproduction
+from scratchbench.report.reproduction import ReproRow, build_reproduction, published_values, verdict_counts
 from scratchbench.report.tables import Table, build_tables, seconds_per_epoch
 
 OUTPUT_FILES = ("comparison.md", "comparison.html", "metrics.json")
@@ -35,6 +35,26 @@ class Report:
     notes: list[str] = field(default_factory=list)
     generated: str = ""
 
+    @property
+    def cpus(self) -> str:
+        """The CPU(s) the runs were recorded on (run tag ``cpu``)."""
+        return "; ".join(sorted({r.tags["cpu"] for r in self.runs if r.tags.get("cpu")})) or "not recorded"
+
+    @property
+    def wall_text(self) -> str:
+        """First run start to last run end, and the runs' own time added up."""
+        spans = [(r.start_time, r.end_time) for r in self.runs if r.start_time and r.end_time >= r.start_time]
+        if not spans:
+            return "unknown"
+        first, last = min(s for s, _ in spans), max(e for _, e in spans)
+        busy = sum(e - s for s, e in spans)
+        start = datetime.fromtimestamp(first / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return f"{(last - first) / 60000:.1f} min from {start} (runs open {busy / 60000:.1f} min in all)"
+
+    @property
+    def verdicts(self) -> dict[str, int]:
+        return verdict_counts(self.reproduction)
+
 
 def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
     groups, figs = report.groups, report.figures
@@ -46,10 +66,11 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
     fig = F.accuracy_vs_time(groups, fig_dir)
     if fig:
         figs.append(fig)
-    fig = F.cost_curve(groups, "r11_cat_tanh", fig_dir / "r11_cost_curve.png")
+    fig = F.cost_curve(groups, ("r11_cat_tanh", "r11_cat_tanh_intended", "r11_cat_course"), fig_dir / "r11_cost_curve.png")
     if fig:
         figs.append(fig)
-    fig = F.published_curve(groups, "r7_mnist_cnn_pool", F.R7_POOL_PUBLISHED, fig_dir / "r7_pool_val_accuracy.png")
+    r7_published = published_values("r7_mnist_cnn_pool", "val_accuracy")
+    fig = F.published_curve(groups, "r7_mnist_cnn_pool", r7_published, fig_dir / "r7_pool_val_accuracy.png")
     if fig:
         figs.append(fig)
     if not predictions:
@@ -79,7 +100,7 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
         if best_of.get(g.dataset) is g and preds.images is not None and len(preds.images) == len(preds.y_true):
             figs.append(F.sample_grid(preds.images, preds.y_true, preds.y_pred, preds.class_names, title,
                                       fig_dir / f"samples_{name}.png", g.dataset))
-        if g.experiment == "r10_moons" and preds.model is not None:
+        if g.experiment == "r10_moons" and preds.model is not None:  # every implementation and variant
             boundary_panels.append((g.label, preds.model.predict_proba))
     if boundary_panels:
         pts = moons_test_points()
@@ -130,9 +151,11 @@ def metrics_dict(report: Report) -> dict[str, Any]:
         datasets.setdefault(g.dataset, {})[g.label] = entry
     repro: dict[str, Any] = {}
     for r in report.reproduction:
-        key = f"{r.reference} {r.preset}" + (f" {r.implementation}" if r.run_ids else "")
+        key = " ".join([r.reference, r.preset] + ([r.implementation] if r.run_ids else []) +
+                       ([f"[{r.variant}]"] if r.variant != r.check.variant else []) + [r.metric])
         repro[key] = {"metric": r.metric or None, "published": r.published_value, "ours": _mean(r.ours),
-                      "difference": None if r.difference is None else round(r.difference, 6)}
+                      "difference": None if r.difference is None else round(r.difference, 6),
+                      "source": r.check.source, "verdict": r.verdict, "why": r.why}
     return {"generated": report.generated, "n_runs": len(report.runs), "datasets": datasets,
             "reproduction": repro}
 

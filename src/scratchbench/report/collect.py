@@ -46,6 +46,7 @@ class RunRecord:
     params: dict[str, str]
     metrics: dict[str, float]
     artifact_uri: str = ""
+    end_time: int = 0
     history: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
 
     @property
@@ -86,7 +87,8 @@ class RunRecord:
     def config_key(self) -> tuple[Any, ...]:
         """Identity of the configuration, seed excluded: same key = repeats of one setup."""
         fixed = tuple(sorted((k, v) for k, v in self.params.items() if k.startswith(_CONFIG_PARAM_PREFIXES)))
-        return (self.experiment, self.dataset, self.implementation, self.tags.get("profile", ""), fixed)
+        return (self.experiment, self.dataset, self.implementation, self.tags.get("profile", ""),
+                self.tags.get("variant", ""), fixed)
 
     @property
     def group_key(self) -> tuple[str, str, str, str]:
@@ -163,6 +165,7 @@ def load_runs(tracking_uri: str | None = None, run_filter: RunFilter | None = No
                 params=dict(run.data.params),
                 metrics={k: float(v) for k, v in run.data.metrics.items()},
                 artifact_uri=run.info.artifact_uri or "",
+                end_time=int(run.info.end_time or 0),
             )
             if rec.tags.get("sweep") != "parent" and run_filter.accepts(rec):  # sweep parents hold no model
                 records.append(rec)
@@ -256,6 +259,12 @@ def group_runs(runs: Sequence[RunRecord]) -> list[RunGroup]:
     out = []
     for gkey, keys in siblings.items():
         differing: set[str] = set()
+        tag_variants = {by_config[k][0].tags.get("variant", "") for k in keys}
+        if len(tag_variants) > 1:  # e.g. a preset as written beside the engine started as a framework was
+            for key in keys:
+                rs = sorted(by_config[key], key=lambda r: r.seed)
+                out.append(RunGroup(*gkey, runs=rs, variant=rs[0].tags.get("variant", "")))
+            continue
         if len(keys) > 1:
             dicts = [dict(k[-1]) for k in keys]
             names = set().union(*dicts)

@@ -45,8 +45,8 @@ def _save(fig, path: Path) -> Path:
 
 # --- R8: activations and derivatives -----------------------------------------------------------
 
-def activations_figure(out: Path, alphas: Sequence[float] = (0.01, 0.1)) -> Figure:
-    """R8: sigmoid, tanh, ReLU, leaky ReLU (both slopes the texts use) and derivatives, 2x2.
+def activations_figure(out: Path, alphas: Sequence[float] = (0.1,)) -> Figure:
+    """R8: sigmoid, tanh, ReLU, leaky ReLU (the tutorial's slope 0.1) and derivatives, 2x2.
 
     Drawn from the engine's own table (``scratchbench.scratch.activations.ACTIVATIONS``).
     """
@@ -73,8 +73,8 @@ def activations_figure(out: Path, alphas: Sequence[float] = (0.01, 0.1)) -> Figu
     path = _save(fig, out / "r8_activations.png")
     slopes = " and ".join(f"{a:g}" for a in alphas)
     return Figure(path, "R8 activation functions", "Sigmoid, tanh, ReLU and leaky ReLU (solid) with their "
-                  f"derivatives (dashed) on z ∈ [-10, 10], from the engine's activation table; leaky ReLU is drawn "
-                  f"with both slopes the tutorial texts use ({slopes}).", "r8")
+                  f"derivatives (dashed) on z ∈ [-10, 10], from the engine's activation table; leaky ReLU has "
+                  f"slope {slopes} below zero, as the tutorial's maximum(0.1 z, z).", "r8")
 
 
 # --- learning curves ---------------------------------------------------------------------------
@@ -164,20 +164,30 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
     return front
 
 
-def accuracy_vs_time(groups: Sequence[RunGroup], out: Path) -> Figure | None:
-    """Test accuracy against fit time, one panel per dataset, Pareto front marked."""
+def accuracy_time_panels(groups: Sequence[RunGroup]) -> dict[str, list[tuple[float, float, str]]]:
+    """``{preset: [(fit seconds, test accuracy, label), ...]}`` for presets with two or more configurations.
+
+    Only like is compared with like: one preset = one data set, one architecture, one schedule.
+    """
     data: dict[str, list[tuple[float, float, str]]] = {}
     for g in groups:
         acc, fit = g.metric("test_accuracy"), g.metric("fit_seconds")
         if acc and fit:
-            data.setdefault(g.dataset, []).append((fit.mean, acc.mean, g.label))
+            label = g.implementation + (f" ({g.variant})" if g.variant else "")
+            data.setdefault(g.experiment, []).append((fit.mean, acc.mean, label))
+    return {k: v for k, v in data.items() if len(v) >= 2}
+
+
+def accuracy_vs_time(groups: Sequence[RunGroup], out: Path) -> Figure | None:
+    """Test accuracy against fit time, one panel per preset run by two or more configurations."""
+    data = accuracy_time_panels(groups)
     if not data:
         return None
     n = len(data)
-    cols = min(n, 2)
+    cols = min(n, 3)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 4.5 * rows), squeeze=False)
-    for ax, (ds, pts) in zip(axes.flat, sorted(data.items())):
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False)
+    for ax, (preset, pts) in zip(axes.flat, sorted(data.items())):
         front = pareto_front([(t, a) for t, a, _ in pts])
         for i, (t, a, label) in enumerate(pts):
             ax.scatter([t], [a], s=60 if i in front else 35, zorder=3,
@@ -189,16 +199,21 @@ def accuracy_vs_time(groups: Sequence[RunGroup], out: Path) -> Figure | None:
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("fit time (s, log)")
         ax.set_ylabel("test accuracy")
-        ax.set_title(ds)
+        ax.set_title(preset, fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="best")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    fig.suptitle("Accuracy vs training time (black-edged points: Pareto front)")
-    path = _save(fig, out / "accuracy_vs_time.png")
-    return Figure(path, "Accuracy vs training time", "Mean test accuracy against mean fit time per "
-                  "configuration; the dashed step line joins the Pareto-optimal ones (nothing else is both "
-                  "faster and more accurate).", "overview", wide=True)
+    fig.suptitle("Accuracy vs training time per preset (black-edged points: Pareto front)")
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    path = out / "accuracy_vs_time.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return Figure(path, "Accuracy vs training time", "Mean test accuracy against mean fit time, one panel per "
+                  "preset that two or more implementations ran (same data, architecture and schedule); the "
+                  "dashed step line joins the Pareto-optimal ones (nothing else is both faster and more "
+                  "accurate).", "overview", wide=True)
 
 
 # --- confusion matrices, sample grid, decision boundaries, cost curve ---------------------------
@@ -264,6 +279,13 @@ def sample_grid(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, clas
                   "misclassified ones are framed and labelled in red and shown first.", dataset, wide=True)
 
 
+def flat_output_note(p: np.ndarray, spread: float = 0.05) -> str:
+    """Why a decision-boundary panel is one flat colour: the model outputs the same probability everywhere."""
+    if float(np.max(p) - np.min(p)) >= spread:
+        return ""
+    return f"constant output P(1) ≈ {float(np.mean(p)):.2f} everywhere: stuck on the loss plateau"
+
+
 def decision_boundaries(panels: Sequence[tuple[str, Callable[[np.ndarray], np.ndarray]]], x: np.ndarray,
                         y: np.ndarray, path: Path) -> Figure:
     """R10: P(class 1) over the plane for each model, side by side, test points on top."""
@@ -279,18 +301,21 @@ def decision_boundaries(panels: Sequence[tuple[str, Callable[[np.ndarray], np.nd
         ax.contour(gx, gy, p, levels=[0.5], colors="black", linewidths=1.5)
         ax.scatter(x[:, 0], x[:, 1], c=y, cmap="RdBu_r", edgecolors="black", s=18, vmin=0, vmax=1)
         acc = float(((np.asarray(proba(x))[:, 1] >= 0.5).astype(int) == y).mean())
-        ax.set_title(f"{label}\ntest accuracy {acc:.3f}", fontsize=10)
+        flat = flat_output_note(p)
+        ax.set_title(f"{label}\ntest accuracy {acc:.3f}" + (f"\n{flat}" if flat else ""), fontsize=9)
         ax.set_xlabel("x1")
         ax.set_ylabel("x2")
     fig.suptitle("R10: moons decision boundaries (black line: P = 0.5)")
     _save(fig, path)
     return Figure(path, "R10 decision boundaries", "Predicted probability of class 1 over the plane for each "
-                  "model, test points on top; the black line is the 0.5 decision boundary.", "r10", wide=True)
+                  "model, test points on top; the black line is the 0.5 decision boundary. A panel with one flat "
+                  "colour is a model that outputs the same probability everywhere (its title says so).", "r10",
+                  wide=True)
 
 
-def cost_curve(groups: Sequence[RunGroup], experiment: str, path: Path, every: int = 100) -> Figure | None:
+def cost_curve(groups: Sequence[RunGroup], experiments: Sequence[str], path: Path, every: int = 100) -> Figure | None:
     """R11: training cost against iteration (points every ``every`` iterations, as the tutorial prints)."""
-    mine = [g for g in groups if g.experiment == experiment]
+    mine = [g for g in groups if g.experiment in experiments]
     fig, ax = plt.subplots(figsize=(7, 4.2))
     drawn = False
     for g in mine:
@@ -298,7 +323,7 @@ def cost_curve(groups: Sequence[RunGroup], experiment: str, path: Path, every: i
         if curve is None:
             continue
         steps, vals, _ = curve
-        ax.plot(steps, vals, lw=1, alpha=0.6, label=f"{g.label}")
+        ax.plot(steps, vals, lw=1, alpha=0.8, label=f"{g.label}")
         sel = steps % every == 0
         if sel.sum() > 1:
             ax.plot(steps[sel], vals[sel], "o", ms=3, color=ax.get_lines()[-1].get_color())
@@ -308,15 +333,13 @@ def cost_curve(groups: Sequence[RunGroup], experiment: str, path: Path, every: i
         return None
     ax.set_xlabel("iteration")
     ax.set_ylabel("cost (binary cross-entropy)")
-    ax.set_title(f"{experiment}: cost curve (dots every {every} iterations)")
+    ax.set_title(f"R11 runs: cost curve (dots every {every} iterations)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     _save(fig, path)
-    return Figure(path, "R11 cost curve", f"Training cost per iteration of `{experiment}` (mean over seeds); "
-                  f"dots mark every {every}th iteration, the points the tutorial prints.", "r11")
-
-
-R7_POOL_PUBLISHED = (0.8221, 0.9609, 0.9733, 0.9756, 0.9797, 0.9809, 0.9821, 0.9828, 0.9836, 0.9841)
+    return Figure(path, "R11 cost curve", f"Training cost per iteration of {', '.join(experiments)} (mean over "
+                  f"seeds); dots mark every {every}th iteration, the points the tutorial prints. A flat line is a net "
+                  "stuck at the cost of predicting the class prior.", "r11")
 
 
 def published_curve(groups: Sequence[RunGroup], experiment: str, published: Sequence[float], path: Path) -> Figure | None:

@@ -1,133 +1,264 @@
-"""The reproduction table: every reference experiment R1-R12, published figure vs ours."""
+"""The reproduction table: every published figure of R1-R12 beside ours, with a verdict.
+
+The published figures, their sources, tolerances and variants live once, in the presets
+(``conf/experiment/*.yaml``, ``experiment.published``); this module reads them from there and
+judges each finished run against them:
+
+- **reproduced**: ours is within the tolerance (or on the right side of an ``at_most`` /
+  ``at_least`` bound); for an expected failure, the run fails the way the tutorial's code does;
+- **differs**: it is not, with the reason (the preset's, else the numbers);
+- **not comparable**: nothing to compare with (no published figure, a figure for another
+  implementation), or a cap made the run smaller than published (the quick profile, an
+  implementation's sample cap): the cap is named.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
+import yaml
+
+from scratchbench import paths
 from scratchbench.report.collect import Aggregate, RunRecord
+
+REPRODUCED, DIFFERS, NOT_COMPARABLE, NOT_RUN = "reproduced", "differs", "not comparable", "not run yet"
 
 
 @dataclass(frozen=True)
-class Reference:
-    """A reference experiment preset and what its tutorial published (fallback when no run exists)."""
+class Check:
+    """One published figure of a preset, and how ours is judged against it."""
 
     reference: str
     preset: str
+    variant: str
     metric: str
-    published: str
+    text: str
+    source: str = "tutorial"
     value: float | None = None
-    note: str = ""
+    values: tuple[float, ...] = ()
+    tolerance: float = 0.0
+    compare: str = "within"
+    implementations: tuple[str, ...] = ()
+    reason: Any = None  # text, or {implementation: text}
+
+    def reason_for(self, implementation: str) -> str:
+        if isinstance(self.reason, Mapping):
+            return str(self.reason.get(implementation) or "")
+        return str(self.reason or "")
+
+    @property
+    def expected_failure(self) -> bool:
+        return self.source.startswith("expected failure")
+
+    def published_text(self) -> str:
+        if self.value is None:
+            return self.text
+        bound = {"at_most": "≤ ", "at_least": "≥ "}.get(self.compare, "")
+        return f"{bound}{self.value:.10g}: {self.text}"
+
+    def tolerance_text(self) -> str:
+        if self.compare == "none" or self.value is None:
+            return "—"
+        return f"± {self.tolerance:.3g}" if self.compare == "within" else f"{self.tolerance:.3g}"
 
 
-REFERENCES: tuple[Reference, ...] = (
-    Reference("R1", "r1_single_neuron", "new_input_prediction", "[1,0,0] -> 0.99993704", 0.99993704),
-    Reference("R2", "r2_two_layer_class", "final_loss", "predictions converge, loss falls monotonically"),
-    Reference("R3", "r3_eleven_lines", "max_abs_error", "outputs close to [0,1,1,0]"),
-    Reference("R4", "r4_xor", "final_error", "trainer.train() returns the epoch error"),
-    Reference("R5", "r5_mnist_perceptron", "test_accuracy", "100 hidden, lr 0.1, 5 epochs -> 0.9661", 0.9661),
-    Reference("R6", "r6_fruits_hue", "test_accuracy", "accuracy does not exceed 45%", 0.45,
-              "Original never backpropagates (shrinks all weights on a miss) and scores itself on training data."),
-    Reference("R7", "r7_mnist_cnn", "test_accuracy", "Conv64-Conv32-Dense10, adam, 1 epoch"),
-    Reference("R7", "r7_mnist_cnn_pool", "val_accuracy", "10th-epoch validation accuracy 0.9841", 0.9841),
-    Reference("R8", "r8_activations", "", "2x2 plot of activations and derivatives",
-              note="Figure only: see the activations figure (leaky ReLU slope 0.1 vs 0.01 differs between texts)."),
-    Reference("R9", "r9_cat_relu", "test_accuracy", "newer notebook edition: test 80%", 0.80),
-    Reference("R10", "r10_moons", "test_accuracy", "text: about 0.95 for both; notebook: 0.98", 0.95,
-              "Tutorial text (~95%, small net) and its notebook (0.98, wider 2-25-50-50-25-1 net) disagree."),
-    Reference("R11", "r11_cat_tanh", "test_accuracy", "up to 80% test accuracy", 0.80),
-    Reference("R12", "r12_mnist_mse", "test_accuracy", "784-30-10, 30 epochs: about 95%", 0.95),
-)
+def _reference_order(ref: str) -> tuple[int, str]:
+    digits = "".join(c for c in ref if c.isdigit())
+    return (int(digits) if digits else 999, ref)
+
+
+def load_checks(conf_dir: Path | None = None) -> list[Check]:
+    """Every published figure of every reference preset in ``conf/experiment`` (R1 first)."""
+    if conf_dir is None:  # the project's presets, else those of the checkout this code runs from
+        conf_dir = paths.project_root() / "conf" / "experiment"
+        if not conf_dir.is_dir():
+            conf_dir = Path(__file__).resolve().parents[3] / "conf" / "experiment"
+    conf_dir = Path(conf_dir)
+    checks: list[Check] = []
+    presets: dict[str, dict[str, Any]] = {}
+    for path in sorted(conf_dir.glob("*.yaml")):
+        presets[path.stem] = yaml.safe_load(path.read_text()) or {}
+
+    def experiment(name: str) -> dict[str, Any]:
+        """The preset's ``experiment`` section, with what it inherits from a preset it extends."""
+        doc = presets[name]
+        merged: dict[str, Any] = {}
+        for parent in doc.get("defaults") or []:
+            if isinstance(parent, str) and parent in presets:
+                merged.update(experiment(parent))
+        merged.update(doc.get("experiment") or {})
+        return merged
+
+    for name in presets:
+        exp = experiment(name)
+        if not exp.get("reference"):
+            continue
+        for pub in exp.get("published") or []:
+            checks.append(Check(
+                reference=str(exp["reference"]), preset=str(exp.get("name") or name),
+                variant=str(exp.get("variant") or "as written"), metric=str(pub.get("metric") or ""),
+                text=str(pub.get("text") or ""), source=str(pub.get("source") or "tutorial"),
+                value=None if pub.get("value") is None else float(pub["value"]),
+                values=tuple(float(v) for v in pub.get("values") or ()),
+                tolerance=float(pub.get("tolerance") or 0.0), compare=str(pub.get("compare") or "within"),
+                implementations=tuple(pub.get("implementations") or ()), reason=pub.get("reason"),
+            ))
+    first: dict[str, str] = {}  # per reference, the preset as written (the shortest name) comes first
+    for c in checks:
+        if c.reference not in first or len(c.preset) < len(first[c.reference]):
+            first[c.reference] = c.preset
+    checks.sort(key=lambda c: (_reference_order(c.reference), c.preset != first[c.reference], c.preset))
+    return checks
+
+
+def published_values(preset: str, metric: str, conf_dir: Path | None = None) -> tuple[float, ...]:
+    """A published per-epoch curve of ``preset`` (e.g. R7's validation accuracy), empty if none."""
+    for check in load_checks(conf_dir):
+        if check.preset == preset and check.metric == metric and check.values:
+            return check.values
+    return ()
+
+
+def _int_param(run: RunRecord, key: str) -> int | None:
+    try:
+        return int(float(run.params[key]))
+    except (KeyError, ValueError):
+        return None
+
+
+def cap_note(runs: Sequence[RunRecord]) -> str:
+    """What made these runs smaller than published ('' if nothing): epochs and sample caps."""
+    notes: list[str] = []
+    for run in runs:
+        if run.params.get("train.epochs_capped") == "True":
+            notes.append(f"{run.params.get('train.epochs_effective')} of {run.params.get('train.epochs_requested')} epochs")
+        cap, source = _int_param(run, "train.max_train_samples_effective"), run.params.get("sample_cap_source", "none")
+        full = _int_param(run, "data.train_samples_available")
+        if cap is not None and (full is None or cap < full):
+            of = f" of {full:,}" if full else ""
+            notes.append(f"{cap:,}{of} training samples ({source} cap)")
+        test_cap, test_full = _int_param(run, "data.test_samples_effective"), _int_param(run, "data.test_samples")
+        if test_cap is not None and test_full is not None and test_cap < test_full:
+            notes.append(f"{test_cap:,} of {test_full:,} test samples")
+    return "; ".join(dict.fromkeys(notes))
 
 
 @dataclass
 class ReproRow:
-    reference: str
-    preset: str
+    check: Check
     implementation: str
-    metric: str
-    published: str
-    published_value: float | None
+    variant: str
     ours: Aggregate | None
-    note: str
-    run_ids: list[str]
+    run_ids: list[str] = field(default_factory=list)
+    verdict: str = NOT_RUN
+    why: str = ""
+
+    # the columns other modules read
+    @property
+    def reference(self) -> str:
+        return self.check.reference
 
     @property
-    def status(self) -> str:
-        return "ran" if self.run_ids else "not run yet"
+    def preset(self) -> str:
+        return self.check.preset
+
+    @property
+    def metric(self) -> str:
+        return self.check.metric
+
+    @property
+    def published_value(self) -> float | None:
+        return self.check.value
 
     @property
     def difference(self) -> float | None:
-        if self.ours is None or self.published_value is None:
+        if self.ours is None or self.check.value is None:
             return None
-        return self.ours.mean - self.published_value
+        return self.ours.mean - self.check.value
 
     def ours_text(self) -> str:
         if not self.run_ids:
             return "not run yet"
         if self.ours is None:
-            return "ran (no figure metric)" if self.metric else "see figure"
-        fmt = ".4f" if "accuracy" in self.metric else ".6g"
-        sd = f" ± {self.ours.sd:{fmt}}" if self.ours.n > 1 else ""
-        return f"{self.ours.mean:{fmt}}{sd} (n={self.ours.n})"
+            return "—"
+        v = self.ours.mean
+        text = f"{v:.4f}" if "accuracy" in self.metric else f"{v:.10g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.3g}"
+        return text + (f" ± {self.ours.sd:.2g} (n={self.ours.n})" if self.ours.n > 1 else "")
 
-    def difference_text(self) -> str:
-        d = self.difference
-        return "—" if d is None else f"{d:+.4g}"
-
-
-def _float(text: str | None) -> float | None:
-    try:
-        v = float(text) if text not in (None, "") else None
-    except ValueError:
-        return None
-    return None if v is None or math.isnan(v) else v
+    def verdict_text(self) -> str:
+        return f"{self.verdict}: {self.why}" if self.why else self.verdict
 
 
-def build_reproduction(runs: Sequence[RunRecord]) -> list[ReproRow]:
-    """One row per preset and implementation that ran it; an honest "not run yet" row otherwise.
+def judge(check: Check, implementation: str, ours: Aggregate | None, caps: str = "",
+          profile: str = "") -> tuple[str, str]:
+    """(verdict, why) of one implementation's runs against one published figure."""
+    if check.implementations and implementation not in check.implementations:
+        why = check.reason_for(implementation) or f"the figure is judged for {', '.join(check.implementations)} only"
+        return NOT_COMPARABLE, why
+    if check.compare == "none" or check.value is None:
+        return NOT_COMPARABLE, check.reason_for(implementation) or "no published figure"
+    if caps:
+        label = f"{NOT_COMPARABLE} ({profile})" if profile == "quick" else NOT_COMPARABLE
+        return label, f"capped: {caps}"
+    if ours is None or math.isnan(ours.mean):
+        return NOT_COMPARABLE, f"the run recorded no {check.metric}"
+    slack = 1e-12 * max(1.0, abs(check.value))
+    ok = {
+        "within": abs(ours.mean - check.value) <= check.tolerance + slack,
+        "at_most": ours.mean <= check.value + check.tolerance + slack,
+        "at_least": ours.mean >= check.value - check.tolerance - slack,
+    }[check.compare]
+    if ok:
+        return REPRODUCED, "fails the way the tutorial's code fails" if check.expected_failure else ""
+    auto = f"ours {ours.mean:.6g} vs {check.published_text().split(':')[0]} {check.tolerance_text()}".rstrip()
+    reason = check.reason_for(implementation)
+    return DIFFERS, f"{reason} ({auto})" if reason else auto
 
-    Published figure/metric/note come from the run tags the preset logged, falling back to
-    :data:`REFERENCES`.
+
+def build_reproduction(runs: Sequence[RunRecord], checks: Sequence[Check] | None = None) -> list[ReproRow]:
+    """One row per published figure and implementation (and run variant) that ran its preset.
+
+    A figure whose preset has no run gets one honest "not run yet" row.
     """
+    checks = list(load_checks() if checks is None else checks)
     rows: list[ReproRow] = []
-    known = {r.preset for r in REFERENCES}
-    extra = sorted({r.experiment for r in runs if r.reference and r.experiment not in known})
-    refs = list(REFERENCES) + [
-        Reference(next(r.reference for r in runs if r.experiment == e), e, "test_accuracy", "") for e in extra
-    ]
-    for ref in refs:
-        mine = [r for r in runs if r.experiment == ref.preset]
+    for check in checks:
+        mine = [r for r in runs if r.experiment == check.preset]
         if not mine:
-            rows.append(ReproRow(ref.reference, ref.preset, "—", ref.metric, ref.published, ref.value,
-                                 None, ref.note, []))
+            rows.append(ReproRow(check, "—", check.variant, None))
             continue
-        for impl in sorted({r.implementation for r in mine}):
-            rs = [r for r in mine if r.implementation == impl]
-            tags = rs[0].tags
-            metric = tags.get("published_metric") or ref.metric
-            published = tags.get("published_text") or ref.published
-            value = _float(tags.get("published_value"))
-            if value is None:
-                value = ref.value
-            run_note = tags.get("note") or ""
-            note = ref.note if run_note in ref.note else " ".join(n for n in (ref.note, run_note) if n)
-            ours = Aggregate.of(r.metrics.get(metric) for r in rs) if metric else None
-            shown_impl = "— (figure)" if tags.get("task") == "activations" else impl
-            rows.append(ReproRow(tags.get("reference") or ref.reference, ref.preset, shown_impl, metric, published,
-                                 value, ours, note, [r.run_id for r in rs]))
+        keys = sorted({(r.implementation, r.tags.get("variant") or check.variant) for r in mine},
+                      key=lambda k: (k[1] != check.variant, k))
+        for impl, variant in keys:
+            rs = [r for r in mine if r.implementation == impl and (r.tags.get("variant") or check.variant) == variant]
+            ours = Aggregate.of(r.metrics.get(check.metric) for r in rs) if check.metric else None
+            profile = ",".join(sorted({r.tags.get("profile", "") for r in rs}))
+            verdict, why = judge(check, impl, ours, cap_note(rs), profile)
+            if variant != check.variant and verdict != NOT_COMPARABLE and not verdict.startswith(NOT_COMPARABLE):
+                # a diagnostic run (e.g. the engine started as a framework was): shown, not judged
+                verdict, why = NOT_COMPARABLE, f"a diagnostic run ({variant}), shown beside the figure"
+            shown = "— (figure)" if rs[0].tags.get("task") == "activations" else impl
+            rows.append(ReproRow(check, shown, variant, ours, [r.run_id for r in rs], verdict, why))
     return rows
 
 
 def reproduction_markdown(rows: Sequence[ReproRow]) -> str:
-    head = "| Ref | Preset | Implementation | Metric | Published | Ours | Difference | Note |"
-    lines = [head, "|---|---|---|---|---|---|---|---|"]
-    prev = None
+    head = "| Ref | Preset | Variant | Implementation | Source | Published | Ours | Tolerance | Verdict |"
+    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        same = prev is not None and prev.preset == r.preset and prev.note == r.note and r.note
-        cells = [r.reference, f"`{r.preset}`", r.implementation, r.metric or "—", r.published or "—",
-                 r.ours_text(), r.difference_text(), "(same as above)" if same else (r.note or "")]
-        prev = r
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        cells = [r.reference, f"`{r.preset}`", r.variant, r.implementation, r.check.source, r.check.published_text(),
+                 r.ours_text(), r.check.tolerance_text(), f"**{r.verdict}**" + (f": {r.why}" if r.why else "")]
+        lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
     return "\n".join(lines)
+
+
+def verdict_counts(rows: Sequence[ReproRow]) -> dict[str, int]:
+    """How many rows got each verdict (quick-profile 'not comparable' counted with the others)."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        key = NOT_COMPARABLE if r.verdict.startswith(NOT_COMPARABLE) else r.verdict
+        counts[key] = counts.get(key, 0) + 1
+    return counts

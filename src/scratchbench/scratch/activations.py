@@ -63,6 +63,20 @@ def _tanh_bp(g, z, a, out):
     return out
 
 
+def _tanh_sigmoid_grad_df(z):
+    s = sigmoid(np.asarray(z, dtype=float))
+    return 1.0 - s**2
+
+
+def _tanh_sigmoid_grad_bp(g, z, a, out):
+    """R11's tanh_backward as written: ``1 - sigmoid(z)**2`` in place of ``1 - tanh(z)**2``."""
+    sigmoid(z, out=out)
+    np.multiply(out, out, out=out)
+    np.subtract(1.0, out, out=out)
+    out *= g
+    return out
+
+
 # relu / leaky relu -----------------------------------------------------------------------
 def _relu(z, out=None):
     return np.maximum(z, 0.0, out=_out(z, out))
@@ -131,6 +145,8 @@ def _linear_bp(g, z, a, out):
 ACTIVATIONS: dict[str, ActivationFn] = {
     "sigmoid": ActivationFn(sigmoid, _sigmoid_df, _sigmoid_bp),
     "tanh": ActivationFn(_tanh, _tanh_df, _tanh_bp),
+    # R11 as written: tanh forward, derivative computed from sigmoid(z) (the tutorial's bug)
+    "tanh_sigmoid_grad": ActivationFn(_tanh, _tanh_sigmoid_grad_df, _tanh_sigmoid_grad_bp),
     "relu": ActivationFn(_relu, _relu_df, _relu_bp),
     "leaky_relu": ActivationFn(_leaky, _leaky_df, _leaky_bp),  # param alpha (default 0.01; R8 uses 0.1)
     "softmax": ActivationFn(softmax, _softmax_df, _softmax_bp),

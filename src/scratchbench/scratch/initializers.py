@@ -35,6 +35,10 @@ def _randn(rng, shape, fan_in, fan_out, scale=1.0):
     return rng.standard_normal(shape) * scale
 
 
+def _randn_sqrt_fan_in(rng, shape, fan_in, fan_out):
+    return rng.standard_normal(shape) / np.sqrt(fan_in)
+
+
 def _uniform_init(rng, shape, fan_in, fan_out, low=-0.05, high=0.05):
     if not high > low:
         raise ValueError(f"init uniform: 'high' ({high}) must be greater than 'low' ({low})")
@@ -69,6 +73,7 @@ def _constant(rng, shape, fan_in, fan_out, value=0.0):
 
 INITIALIZERS: dict[str, Callable[..., np.ndarray]] = {
     "randn": _randn,  # standard normal * scale (R9/R11 scale 0.01, R10 0.1)
+    "randn_sqrt_fan_in": _randn_sqrt_fan_in,  # standard normal / sqrt(fan_in) (the course run behind R11)
     "uniform": _uniform_init,  # uniform in [low, high)
     "glorot_uniform": _glorot_uniform,
     "glorot_normal": _glorot_normal,  # truncated normal, as Keras

@@ -9,11 +9,13 @@ binary_crossentropy           mean over N and K of -[y ln a + (1-y) ln(1-a)]   (
 categorical_crossentropy      -(1/N) sum y ln a                           -y/(aN)
 mse                           (1/NK) sum (a-y)^2   (Keras)               2(a-y)/(NK)
 mse_half                      (1/2N) sum (a-y)^2   (R12)                 (a-y)/N
-sse                           (1/2) sum (a-y)^2    (R1-R3, R5)           (a-y)
+sse                           (1/2) sum (a-y)^2    (R1, R3, R5)          (a-y)
+sse_plain                     sum (a-y)^2          (R2)                  2(a-y)
 ============================  =========================================  ===================
 
 ``sse`` carries the 1/2 so that plain gradient descent with step 1 is exactly the classic
-``w += X.T @ (err * s'(out))`` update of R1-R3. Log-losses clip ``a`` to [1e-7, 1-1e-7] when
+``w += X.T @ (err * s'(out))`` update of R1 and R3; ``sse_plain`` has none, so step 1 is R2's
+``w += X.T @ (2 * (y - out) * s'(out))``. Log-losses clip ``a`` to [1e-7, 1-1e-7] when
 not fused; the fused heads work from the logits ``z`` and never take ``log(0)``.
 """
 
@@ -85,12 +87,23 @@ def _sse_grad(a, y, out):
     return np.subtract(a, y, out=out)
 
 
+def _sse_plain(a, y):
+    return float(np.sum((a - y) ** 2))
+
+
+def _sse_plain_grad(a, y, out):
+    np.subtract(a, y, out=out)
+    out *= 2.0
+    return out
+
+
 LOSSES: dict[str, LossFn] = {
     "binary_crossentropy": LossFn(_bce, _bce_grad),
     "categorical_crossentropy": LossFn(_cce, _cce_grad),
     "mse": LossFn(_mse, _mse_grad),
     "mse_half": LossFn(_mse_half, _mse_half_grad),
     "sse": LossFn(_sse, _sse_grad),
+    "sse_plain": LossFn(_sse_plain, _sse_plain_grad),
 }
 
 

@@ -11,7 +11,7 @@ Seeding contract (so a Keras twin can replay a run):
 
 History entries are ``{epoch, loss, train_accuracy, val_accuracy, epoch_seconds}``; ``loss``
 and ``train_accuracy`` are running values over the epoch's batches (weights before each
-update, as Keras reports them); for ``sse`` the epoch loss is the sum over batches.
+update, as Keras reports them); for ``sse``/``sse_plain`` the epoch loss is the sum over batches.
 """
 
 from __future__ import annotations
@@ -277,6 +277,13 @@ class Network:
             g = layer.backward(g)
         return loss, a
 
+    def _forward_loss(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
+        """Forward pass and loss without backprop (for gradient-free update rules)."""
+        h = xb
+        for layer in self.layers:
+            h = layer.forward(h, training=True)
+        return LOSSES[self.loss_name].value(h, yb), h
+
     def loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, list[np.ndarray]]:
         """Loss and gradient copies (Keras order) for one batch, without updating anything."""
         xb = self.prepare_x(x)
@@ -329,11 +336,12 @@ class Network:
         if x_val is not None and y_val is not None:
             val = (self.prepare_x(x_val), self.encode_targets(y_val)[1])
         opt = make_optimizer(optimizer)
+        gradient_free = not opt.uses_gradients  # R6's shrink-on-miss rule: forward pass only
         prescaled = isinstance(opt, SGD)  # fold the learning rate into the output gradient
         scale = opt.learning_rate if prescaled else 1.0
         update = opt.step_prescaled if prescaled else opt.step
         params, grads = [self._flat_params], [self._flat_grads]  # every parameter, one update
-        sum_loss = self.loss_name == "sse"
+        sum_loss = self.loss_name in ("sse", "sse_plain")
         multi = self.output_units > 1
         thr = self._threshold
         if not full_batch and shuffle:
@@ -357,16 +365,21 @@ class Network:
                         idx, m = perm[start:stop], stop - start
                         xb = xs.take(idx, axis=0, out=xbuf[:m], mode="clip")
                         yb = ys.take(idx, axis=0, out=ybuf[:m], mode="clip")
-                    loss, a = self._step(xb, yb, scale)
+                    loss, a = self._forward_loss(xb, yb) if gradient_free else self._step(xb, yb, scale)
                     if not math.isfinite(loss):
                         raise TrainingDivergedError(f"training diverged: loss is {loss} at epoch {epoch}, batch {batch} (try a smaller learning rate)")
-                    update(params, grads)
                     total += loss if sum_loss else loss * (stop - start)
+                    # running accuracy: predictions made before each batch's update, as Keras reports it
                     if multi:
                         np.argmax(a, axis=1, out=preds[start:stop])
                     else:
                         np.greater(a[:, 0], thr, out=preds[start:stop])
-                    # running accuracy: predictions made before each batch's update, as Keras reports it
+                    if gradient_free:
+                        truth = (labels if perm is None else labels[perm])[start:stop] if multi else \
+                            (positives if perm is None else positives[perm])[start:stop]
+                        opt.shrink(params, int(np.count_nonzero(preds[start:stop] != truth)))
+                    else:
+                        update(params, grads)
                 if multi:
                     correct = np.count_nonzero(preds == (labels if perm is None else labels[perm]))
                 else:

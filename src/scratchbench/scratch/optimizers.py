@@ -1,4 +1,5 @@
-"""Optimizers updating parameter arrays in place: plain gradient descent, momentum, Adam.
+"""Optimizers updating parameter arrays in place: plain gradient descent, momentum, Adam, and
+R6's gradient-free shrink-on-miss rule.
 
 Formulas follow Keras so a Keras twin with the same initial weights follows the same path:
 momentum ``v = m v - lr g; p += v``; Adam ``p -= lr sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)``.
@@ -14,6 +15,7 @@ import numpy as np
 
 class Optimizer:
     learning_rate: float
+    uses_gradients: bool = True  # False: the network skips backprop and calls ``shrink(params, misses)``
 
     def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
         raise NotImplementedError
@@ -92,8 +94,29 @@ class Adam(Optimizer):
             p -= t
 
 
+class ShrinkOnMiss(Optimizer):
+    """R6's update as written: no gradient; after each misclassified sample ``w <- w - lr * w``.
+
+    The network calls :meth:`shrink` with the number of misclassified samples of the batch
+    (the tutorial trains one sample at a time, so that is 0 or 1).
+    """
+
+    uses_gradients = False
+
+    def __init__(self, learning_rate: float = 0.001) -> None:
+        self.learning_rate = float(learning_rate)
+
+    def shrink(self, params: list[np.ndarray], misses: int) -> None:
+        for _ in range(int(misses)):
+            for p in params:
+                p -= self.learning_rate * p
+
+    def step(self, params, grads):
+        raise TypeError("shrink_on_miss uses no gradients: call shrink(params, misses)")
+
+
 _ALLOWED = {"name", "learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon"}
-OPTIMIZERS = ("sgd", "momentum", "adam")
+OPTIMIZERS = ("sgd", "momentum", "adam", "shrink_on_miss")
 
 
 def make_optimizer(cfg: Mapping[str, Any] | Optimizer | None) -> Optimizer:
@@ -114,12 +137,14 @@ def make_optimizer(cfg: Mapping[str, Any] | Optimizer | None) -> Optimizer:
         if cfg.get(key) is not None and not isinstance(cfg[key], (int, float)):
             raise ValueError(f"optimizer.{key}: expected a number, got {cfg[key]!r}")
     lr = cfg.get("learning_rate")
-    lr = (0.001 if name == "adam" else 0.01) if lr is None else lr
+    lr = (0.001 if name in ("adam", "shrink_on_miss") else 0.01) if lr is None else lr
     if not lr > 0:
         raise ValueError(f"optimizer.learning_rate: must be > 0, got {lr}")
     def get(key: str, default: float) -> float:
         return default if cfg.get(key) is None else float(cfg[key])
 
+    if name == "shrink_on_miss":
+        return ShrinkOnMiss(lr)
     if name == "adam":
         return Adam(lr, get("beta_1", 0.9), get("beta_2", 0.999), get("epsilon", 1e-7))
     if name == "momentum":

@@ -35,3 +35,25 @@ def lockfile_sha256(root: Path | None = None) -> str:
     if not lock.is_file():
         return "missing"
     return hashlib.sha256(lock.read_bytes()).hexdigest()
+
+
+def cpu_description() -> str:
+    """The CPU the run used: model name, family/model and whether AVX-512 is there (``/proc/cpuinfo``)."""
+    import platform
+
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                key, sep, value = line.partition(":")
+                if not sep:
+                    if fields:
+                        break  # the first processor is enough
+                    continue
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        return platform.processor() or platform.machine()
+    flags = set(fields.get("flags", "").split())
+    simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return (f"{fields.get('model name', platform.machine())} (family {fields.get('cpu family', '?')}, "
+            f"model {fields.get('model', '?')}, {simd})")
