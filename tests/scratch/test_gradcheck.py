@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 import pytest
 
-from scratchbench.scratch.activations import ACTIVATIONS
+from scratchbench.scratch.activations import ACTIVATIONS, NOT_DERIVATIVES
 from scratchbench.scratch.losses import LOSSES
 
 from scratch_helpers import targets_for, tiny_net
@@ -44,7 +44,7 @@ def _output_for(act: str, loss: str) -> list[str]:
 
 CASES = [
     (act, loss, out, bias)
-    for act in ACTIVATIONS
+    for act in ACTIVATIONS if act not in NOT_DERIVATIVES  # a replayed bug is checked in test_reference_rules
     for loss in LOSSES
     for out in _output_for(act, loss)
     for bias in (True, False)
@@ -64,7 +64,7 @@ def test_backprop_matches_finite_differences(act, loss, out, bias):
     assert _rel_err(grads, numeric) < 1e-6
 
 
-@pytest.mark.parametrize("act", list(ACTIVATIONS))
+@pytest.mark.parametrize("act", [a for a in ACTIVATIONS if a not in NOT_DERIVATIVES])
 def test_activation_derivative_table_matches_finite_differences(act):
     z = np.linspace(-3.0, 3.0, 41) + 0.013  # avoid the ReLU kink at 0
     fn = ACTIVATIONS[act]

@@ -57,7 +57,8 @@ class Check:
         if self.value is None:
             return self.text
         bound = {"at_most": "≤ ", "at_least": "≥ "}.get(self.compare, "")
-        return f"{bound}{self.value:.10g}: {self.text}"
+        figure = f"{self.value:.10g}"
+        return self.text if not bound and figure in self.text else f"{bound}{figure}: {self.text}"
 
     def tolerance_text(self) -> str:
         if self.compare == "none" or self.value is None:
@@ -213,7 +214,8 @@ def judge(check: Check, implementation: str, ours: Aggregate | None, caps: str =
     }[check.compare]
     if ok:
         return REPRODUCED, "fails the way the tutorial's code fails" if check.expected_failure else ""
-    auto = f"ours {ours.mean:.6g} vs {check.published_text().split(':')[0]} {check.tolerance_text()}".rstrip()
+    bound = {"at_most": "≤ ", "at_least": "≥ "}.get(check.compare, "")
+    auto = f"ours {ours.mean:.6g} vs {bound}{check.value:.10g} {check.tolerance_text()}".rstrip()
     reason = check.reason_for(implementation)
     return DIFFERS, f"{reason} ({auto})" if reason else auto
 

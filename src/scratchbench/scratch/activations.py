@@ -155,6 +155,9 @@ ACTIVATIONS: dict[str, ActivationFn] = {
 
 ACTIVATION_PARAMS: dict[str, set[str]] = {"leaky_relu": {"alpha"}}
 
+# Replayed tutorial bugs: their df/backprop are deliberately NOT the derivative of f.
+NOT_DERIVATIVES: tuple[str, ...] = ("tanh_sigmoid_grad",)
+
 
 def check_activation(name: object, params: dict | None = None, where: str = "activation") -> str:
     """Raise a ValueError listing valid names if ``name`` (or one of its params) is unknown."""
