@@ -47,7 +47,7 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
-from scratchbench.scratch.conv_reference import conv_geometry, conv_output_size, same_padding
+from scratchbench.scratch.conv_reference import PADDINGS, conv_geometry, conv_output_size, same_padding
 from scratchbench.scratch.layer import Buffers, Layer
 
 __all__ = ["Conv2D", "MaxPool2D", "Flatten", "Dropout", "conv_output_size", "profiled", "same_padding", "set_workers"]
@@ -292,7 +292,8 @@ class Conv2D(Layer):
         self.kernel_size = _pair(kernel_size, "conv2d kernel_size")
         self.strides = _pair(strides, "conv2d strides")
         self.padding = str(padding).lower()
-        conv_geometry((1, 1), (1, 1), (1, 1), self.padding)  # raises early on an unknown padding
+        if self.padding not in PADDINGS:
+            raise ValueError(f"conv2d padding must be one of {', '.join(PADDINGS)}, got {padding!r}")
         self.use_bias = bool(use_bias)
         self.init, self.bias_init = init, bias_init
         self.needs_input_grad = True  # the network sets False on its first layer: skip dL/dInput
