@@ -246,15 +246,6 @@ def _fallback_initialize(spec, shape, fan_in, fan_out, rng, dtype):
     raise ValueError(f"unknown init {name!r}")
 
 
-def _pair(v: int | tuple[int, int] | list[int], name: str) -> tuple[int, int]:
-    if isinstance(v, (int, np.integer)):
-        v = (int(v), int(v))
-    v = tuple(int(a) for a in v)
-    if len(v) != 2 or min(v) < 1:
-        raise ValueError(f"{name} must be a positive int or a pair of them, got {v!r}")
-    return v  # type: ignore[return-value]
-
-
 def _line_groups(lines: int, ho: int, kh: int, keep: range) -> list[tuple[int, int, int, int]]:
     """Runs ``(l0, l1, lo, hi)`` of the padded input lines in ``keep`` that feed output rows
     through the same kernel rows ``lo..hi`` (line l reaches row ``l - i`` for ``0 <= l - i < ho``)."""
