@@ -111,3 +111,37 @@ def test_conv_geometry(hw, kernel, strides, padding, expect):
 def test_conv_geometry_rejects(hw, padding, match):
     with pytest.raises(ValueError, match=match):
         conv_geometry(hw, (3, 3), (1, 1), padding)
+
+
+@pytest.mark.parametrize("cin,padding,use_bias", [(64, "valid", True), (8, "same", True), (1, "valid", False), (3, "same", False)])
+def test_fast_conv_does_only_the_arithmetic_the_model_needs(monkeypatch, cin, padding, use_bias):
+    """The FLOPs of the GEMMs the layer runs add up to 2*N*Ho*Wo*kh*kw*C*F per pass (forward, dW, dX;
+    im2col's forward here without the bias column): no rows past the output, no chunk overlap, no
+    gradient over the padded grid."""
+    from scratchbench.scratch import conv
+
+    flops = {"fwd": 0, "dW": 0, "dX": 0}
+
+    def counting(fn, key, a_transposed=False):  # a @ b, or a.T @ b for _tdot
+        def run(a, b, out=None):
+            m, k = a.shape[::-1] if a_transposed else a.shape
+            flops[key] += 2 * m * k * b.shape[1]
+            return fn(a, b, out=out)
+        return run
+
+    for name, key in (("_gemm", "fwd"), ("_gemm_dW", "dW"), ("_tdot", "dW"), ("_gemm_dX", "dX")):
+        monkeypatch.setattr(conv, name, counting(getattr(conv, name), key, a_transposed=name == "_tdot"))
+    rng = np.random.default_rng(0)
+    layer = Conv2D(32, 3, padding=padding, use_bias=use_bias, activation="relu")
+    layer.build((14, 13, cin), rng, np.float32)
+    layer.chunk_rows = 300  # several chunks
+    x = rng.standard_normal((5, 14, 13, cin)).astype(np.float32)
+    y = layer.forward(x, training=True)
+    layer.backward(np.ones_like(y))
+    ho, wo, f = layer.out_shape
+    need = 2 * 5 * ho * wo * 9 * cin * f
+    assert flops["fwd"] == flops["dW"] == need
+    if padding == "same" and layer.algorithm == "shift":  # products that land on padding rows are skipped too
+        assert 0.8 * need < flops["dX"] < need
+    else:
+        assert flops["dX"] == need
