@@ -37,8 +37,11 @@ def test_bench_dispatch_and_option_errors(capsys):
 
 
 def test_floor_flop_accounting():
-    assert dense_epoch_flops(60000, [784, 100, 10]) == 3 * 2 * 60000 * (784 * 100 + 100 * 10)
+    # by hand: forward and dW for both layers, dX for the second only (the data needs no gradient)
+    hand = 2 * (784 * 100 + 784 * 100 + 100 * 10 + 100 * 10 + 100 * 10)
+    assert dense_epoch_flops(60000, [784, 100, 10]) == 60000 * hand
     shapes = dense_step_shapes(128, [784, 100, 10])
+    assert shapes == [(128, 784, 100), (784, 128, 100), (128, 100, 10), (100, 128, 10), (128, 10, 100)]
     assert gemm_flops(shapes) * 60000 / 128 == pytest.approx(dense_epoch_flops(60000, [784, 100, 10]))
     rate = measure_gemm_rate([(64, 64, 64)], repeats=2, min_seconds=0.02)
     assert 1e6 < rate["median"] <= rate["best"]
@@ -49,3 +52,20 @@ def test_bench_mlp_without_features_tells_how_to_make_them(tmp_path, monkeypatch
     with pytest.raises(SystemExit, match=r"dvc repro featurize@mnist"):
         bench_main(["mlp", "--only", "numpy"])
     assert not (tmp_path / "reports").exists()  # nothing half-written
+
+
+def test_floor_flops_recomputed_from_the_architecture_match_a_hand_count():
+    """MLP and R7 CNN: FLOPs per sample from the canonical layers vs counted by hand, and vs what the floors use."""
+    from scratchbench.bench import cnn
+    from scratchbench.bench.floor import training_flops_per_sample
+    from scratchbench.scratch.architecture import normalize_layers
+
+    mlp = normalize_layers({"layers": [{"units": 100, "activation": "sigmoid"}, {"units": 10, "activation": "softmax"}]}, (784,), 10)
+    assert training_flops_per_sample(mlp) == 2 * (2 * 784 * 100 + 3 * 100 * 10) == 319_600
+    assert training_flops_per_sample(mlp) * 60000 == dense_epoch_flops(60000, [784, 100, 10])
+    r7 = normalize_layers(cnn.MODEL_CFG, (28, 28, 1), 10)
+    # conv1 26*26 positions x 3*3*1 inputs x 64 filters; conv2 24*24 x 3*3*64 x 32; dense 24*24*32 x 10
+    conv1, conv2, dense = 26 * 26 * 9 * 64, 24 * 24 * 576 * 32, 18432 * 10
+    hand = 2 * (2 * conv1 + 3 * conv2 + 3 * dense)  # conv1 is first: forward and dW only
+    assert hand == 66_364_416
+    assert training_flops_per_sample(r7) == hand == cnn.epoch_flops(1)

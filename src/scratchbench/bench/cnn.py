@@ -5,7 +5,10 @@ R7 = Conv2D(64, 3, relu) -> Conv2D(32, 3, relu) -> Flatten -> Dense(10, softmax)
 same weights. Epochs are interleaved (numpy, keras, numpy, keras, ...) so machine load hits
 both alike; the first NumPy epoch runs before TensorFlow is even imported, which is where the
 NumPy peak RSS is read. Test accuracy is taken after each model's first epoch. The median
-over ``--repeats`` epochs is reported, with every epoch's seconds in ``meta``.
+over ``--repeats`` epochs is reported, with every epoch's seconds in ``meta``. The timed epochs
+run uninstrumented; "where the time goes" comes from a separate profiling pass afterwards
+(``--profile-samples`` images with per-layer timers and the conv step hook
+``scratch.conv.profiled``), scaled to an epoch.
 
 Floor = the epoch's conv + dense FLOPs (forward + backward) / the FLOP rate of a large square
 float32 GEMM, measured per CPU-second and multiplied by the thread count (steady on a shared
@@ -60,6 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", default=",".join(IMPLS), help=f"comma list of {','.join(IMPLS)} (default all)")
     p.add_argument("--synthetic", action="store_true", help="random images instead of MNIST (smoke tests)")
     p.add_argument("--out", type=Path, default=None, help="JSON output (default reports/bench/cnn.json)")
+    p.add_argument("--profile-samples", type=int, default=12800, help="images of the NumPy profiling pass after the timed epochs (0: none; default 12800)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -69,8 +73,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for name in ("samples", "test_samples", "repeats", "batch_size", "threads"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')}: must be >= 1")
-    if args.warmup < 0:
-        p.error("--warmup: must be >= 0")
+    for name in ("warmup", "profile_samples"):
+        if getattr(args, name) < 0:
+            p.error(f"--{name.replace('_', '-')}: must be >= 0")
     return args
 
 
@@ -138,7 +143,6 @@ class LayerProfile:
 
     def __init__(self, clock: Any = time.perf_counter) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
-        self.enabled = True
         self.clock = clock
 
     def wrap(self, obj: Any, attr: str, key: str) -> None:
@@ -150,8 +154,7 @@ class LayerProfile:
             try:
                 return fn(*a, **k)
             finally:
-                if self.enabled:
-                    secs[key] += self.clock() - t0
+                secs[key] += self.clock() - t0
 
         setattr(obj, attr, timed)
 
@@ -171,7 +174,7 @@ class NumpyRunner:
     def __init__(self, args: argparse.Namespace, x: np.ndarray, y: np.ndarray, init: list[np.ndarray]) -> None:
         from threadpoolctl import threadpool_limits
 
-        from ..scratch.conv import PROFILE, set_workers
+        from ..scratch.conv import set_workers
         from ..scratch.network import Network
         from ..scratch.optimizers import make_optimizer
 
@@ -184,32 +187,39 @@ class NumpyRunner:
                              optimizer={"name": "adam", "learning_rate": args.learning_rate})
         self.net.set_weights(init)  # back to the shared start, with a fresh optimizer
         self.opt = make_optimizer({"name": "adam", "learning_rate": args.learning_rate})
-        self.profile = LayerProfile(clock=time.process_time)  # CPU seconds: steady on a shared machine
-        self.profile.instrument(self.net, self.opt)
-        self.conv_profile = PROFILE
-        PROFILE.clock = time.thread_time  # per thread: conv chunks may run on worker threads
-        PROFILE.reset()
-        PROFILE.enabled = True
-        self.epochs = 0
 
-    def epoch(self) -> tuple[float, float]:
+    def epoch(self, x: np.ndarray | None = None, y: np.ndarray | None = None) -> tuple[float, float]:
+        """(wall, CPU) seconds of one training epoch (over ``x, y`` if given)."""
         from threadpoolctl import threadpool_limits
 
+        x, y = (self.x, self.y) if x is None else (x, y)
         c0 = time.process_time()
         with threadpool_limits(limits=1, user_api="blas"):  # the threads go to the conv chunk workers
-            history = self.net.fit(self.x, self.y, epochs=1, batch_size=self.args.batch_size, optimizer=self.opt, shuffle=True)
-        self.epochs += 1
+            history = self.net.fit(x, y, epochs=1, batch_size=self.args.batch_size, optimizer=self.opt, shuffle=True)
         return history[-1]["epoch_seconds"], time.process_time() - c0
+
+    def profile(self, samples: int) -> dict[str, Any]:
+        """CPU seconds per layer call and per conv step over one pass of ``samples`` images, scaled to an epoch.
+
+        Run after the timed epochs: it instruments the network for good."""
+        from ..scratch.conv import profiled
+
+        layers = LayerProfile(clock=time.process_time)  # CPU seconds of all threads during each call
+        layers.instrument(self.net, self.opt)
+        with profiled(time.thread_time) as steps:  # each step's CPU time on the thread it runs on
+            _, cpu = self.epoch(self.x[:samples], self.y[:samples])
+        scale = len(self.x) / samples
+        per_epoch = lambda d: {k: v * scale for k, v in sorted(d.items(), key=lambda kv: -kv[1])}  # noqa: E731
+        return {"layers_seconds_per_epoch": per_epoch(layers.seconds), "conv_internals_seconds_per_epoch": per_epoch(steps),
+                "epoch_cpu_seconds_mean": cpu * scale, "profile_samples": samples,
+                "clock": "process_time per layer call, thread_time per conv step (CPU seconds, all threads); "
+                         f"a separate pass over {samples} images scaled to the {len(self.x)}-image epoch"}
 
     def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
         from threadpoolctl import threadpool_limits
 
-        self.profile.enabled = self.conv_profile.enabled = False  # profile training only
-        try:
-            with threadpool_limits(limits=1, user_api="blas"):
-                return float(np.mean(np.concatenate([self.net.predict(x[i : i + 1000]) for i in range(0, len(x), 1000)]) == y))
-        finally:
-            self.profile.enabled = self.conv_profile.enabled = True
+        with threadpool_limits(limits=1, user_api="blas"):
+            return float(np.mean(np.concatenate([self.net.predict(x[i : i + 1000]) for i in range(0, len(x), 1000)]) == y))
 
 
 class KerasRunner:
@@ -282,18 +292,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     acc[name] = runners[name].accuracy(xt, yt)
                     if name == "numpy" and "keras" not in runners:
                         meta["numpy_peak_rss_mb"] = _rss_mb()
+        if "numpy" in runners and args.profile_samples:
+            profile = runners["numpy"].profile(min(args.profile_samples, len(x)))
         blas = [{k: i.get(k) for k in ("internal_api", "version", "num_threads")} for i in threadpool_info()]
 
     result: dict[str, Any] = {k: (statistics.median(times[k]) if times.get(k) else None) for k in IMPLS}
     result["numpy_test_acc"], result["keras_test_acc"] = acc["numpy"], acc["keras"]
-    if "numpy" in runners:
-        nr = runners["numpy"]
-        per_epoch = lambda d: {k: v / nr.epochs for k, v in sorted(d.items(), key=lambda kv: -kv[1])}  # noqa: E731
-        result["profile"] = {"layers_seconds_per_epoch": per_epoch(nr.profile.seconds),
-                             "conv_internals_seconds_per_epoch": per_epoch(nr.conv_profile.seconds),
-                             "epoch_seconds_mean": statistics.fmean(times["numpy"]),
-                             "epoch_cpu_seconds_mean": statistics.fmean(cpu_times["numpy"]), "clock": "process_time (CPU seconds, all threads)"}
-        nr.conv_profile.enabled = False
+    if "numpy" in runners and args.profile_samples:
+        result["profile"] = profile
     ratios = {}
     if result["numpy"] and result["keras"]:
         ratios["numpy_over_keras"] = result["numpy"] / result["keras"]
@@ -356,7 +362,8 @@ def report(result: dict[str, Any]) -> str:
     prof = result.get("profile")
     if prof:
         total = prof["epoch_cpu_seconds_mean"]
-        lines.append(f"Where a NumPy epoch's CPU time goes (mean {total:.2f} CPU s, all threads):")
+        lines.append(f"Where a NumPy epoch's CPU time goes (a profiling pass over {prof['profile_samples']} images, "
+                     f"not a timed epoch; scaled to the epoch: {total:.2f} CPU s, all threads):")
         layer_sum = 0.0
         for k, v in prof["layers_seconds_per_epoch"].items():
             layer_sum += v

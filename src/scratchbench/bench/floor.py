@@ -7,9 +7,10 @@ cost if the matrix products were all there is. Reused by the CNN benchmark with 
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -22,16 +23,37 @@ def gemm_flops(shapes: Iterable[Shape]) -> float:
 
 def dense_step_shapes(batch: int, sizes: Sequence[int]) -> list[Shape]:
     """GEMMs of one forward+backward step of a dense net ``sizes = [n_in, h1, ..., n_out]``:
-    per layer ``x @ W`` (B,in,out), ``x.T @ dz`` (in,B,out) and ``dz @ W.T`` (B,out,in)."""
+    per layer ``x @ W`` (B,in,out) and ``x.T @ dz`` (in,B,out), and ``dz @ W.T`` (B,out,in)
+    for every layer but the first (nothing needs the gradient of the input data)."""
     shapes: list[Shape] = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        shapes += [(batch, n_in, n_out), (n_in, batch, n_out), (batch, n_out, n_in)]
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        shapes += [(batch, n_in, n_out), (n_in, batch, n_out)] + ([(batch, n_out, n_in)] if i else [])
     return shapes
 
 
 def dense_epoch_flops(n_samples: int, sizes: Sequence[int]) -> float:
-    """Forward + backward ≈ 3 × 2·N·Σ(in·out)."""
-    return 3.0 * 2.0 * n_samples * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    """The GEMM FLOPs of ``dense_step_shapes`` per sample, times ``n_samples``."""
+    return gemm_flops(dense_step_shapes(1, sizes)) * n_samples
+
+
+def training_flops_per_sample(layers: Sequence[Mapping[str, Any]]) -> float:
+    """GEMM FLOPs of one training step per sample, from canonical layers (``architecture.normalize_layers``).
+
+    A dense or conv layer's forward product has ``m`` multiply-adds (dense: in*out; conv:
+    Ho*Wo*kh*kw*Cin*F); forward, the weight gradient and the input gradient each cost ``2m``
+    FLOPs, and the first weighted layer has no input gradient to compute."""
+    total, first = 0.0, True
+    for layer in layers:
+        if layer["type"] == "dense":
+            macs = math.prod(layer["input_shape"]) * layer["units"]
+        elif layer["type"] == "conv2d":
+            kh, kw = layer["kernel_size"]
+            macs = math.prod(layer["output_shape"]) * kh * kw * layer["input_shape"][2]
+        else:
+            continue
+        total += 2.0 * macs * (2 if first else 3)
+        first = False
+    return total
 
 
 def measure_gemm_rate(

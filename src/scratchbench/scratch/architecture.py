@@ -23,6 +23,7 @@ import math
 from typing import Any, Mapping
 
 from .activations import ACTIVATION_PARAMS, check_activation
+from .conv_reference import PADDINGS, conv_geometry
 from .initializers import check_spec
 from .losses import check_loss
 
@@ -55,6 +56,14 @@ def _positive_int(value: Any, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ArchitectureError(f"{where}: expected a positive integer, got {value!r}")
     return value
+
+
+def _output_hw(shape: list[int], kernel: list[int], strides: list[int], padding: str, where: str) -> list[int]:
+    """Output (H, W) of a conv/pool window, by the same rule the layers use."""
+    try:
+        return list(conv_geometry(tuple(shape[:2]), tuple(kernel), tuple(strides), padding)[0])
+    except ValueError:
+        raise ArchitectureError(f"{where}: {kernel} is larger than the input {shape[:2]}") from None
 
 
 def _activation(spec: Mapping[str, Any], where: str, default: str = "linear") -> dict[str, Any]:
@@ -184,11 +193,9 @@ def normalize_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...],
             k = _pair(spec.get("kernel_size"), f"{where}.kernel_size")
             s = _pair(spec.get("strides", 1), f"{where}.strides")
             padding = str(spec.get("padding", "valid")).lower()
-            if padding not in ("valid", "same"):
-                raise ArchitectureError(f"{where}.padding: unknown padding {spec.get('padding')!r}; valid: valid, same")
-            hw = [(-(-d // st)) if padding == "same" else (d - kk) // st + 1 for d, kk, st in zip(shape[:2], k, s)]
-            if min(hw) <= 0:
-                raise ArchitectureError(f"{where}.kernel_size: {k} is larger than the input {shape[:2]}")
+            if padding not in PADDINGS:
+                raise ArchitectureError(f"{where}.padding: unknown padding {spec.get('padding')!r}; valid: {', '.join(PADDINGS)}")
+            hw = _output_hw(shape, k, s, padding, f"{where}.kernel_size")
             layer.update(filters=filters, kernel_size=k, strides=s, padding=padding, **_activation(spec, where),
                          use_bias=_use_bias(spec, model_cfg), **_inits(spec, model_cfg, where))
             new_shape = [*hw, filters]
@@ -197,9 +204,7 @@ def normalize_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...],
                 raise ArchitectureError(f"{where}: maxpool2d needs image inputs (H, W, C), got per-sample shape {tuple(shape)}")
             p = _pair(spec.get("pool_size", 2), f"{where}.pool_size")
             s = _pair(spec.get("strides") if spec.get("strides") is not None else p, f"{where}.strides")
-            hw = [(d - pp) // st + 1 for d, pp, st in zip(shape[:2], p, s)]
-            if min(hw) <= 0:
-                raise ArchitectureError(f"{where}.pool_size: {p} is larger than the input {shape[:2]}")
+            hw = _output_hw(shape, p, s, "valid", f"{where}.pool_size")
             layer.update(pool_size=p, strides=s)
             new_shape = [*hw, shape[2]]
         elif kind == "flatten":

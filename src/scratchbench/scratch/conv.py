@@ -1,32 +1,38 @@
 """Image layers for the from-scratch engine: Conv2D, MaxPool2D, Flatten, Dropout (NHWC).
 
-Conv2D has two exact algorithms; ``build`` picks one (``layer.algorithm``):
+``conv_reference`` holds the textbook convolution (a loop over kernel offsets, forward and
+backward side by side) and the output-size/padding rules; Conv2D computes the same numbers
+(the tests check it against that reference) with one of two fast algorithms that do only
+the arithmetic the model needs, ``2 * N*Ho*Wo * kh*kw*C*F`` FLOPs per GEMM pass.
+``build`` picks one (``layer.algorithm``):
 
 - ``im2col`` (strides > 1, or few input channels such as the first MNIST layer):
   ``sliding_window_view`` gives every kh x kw window as a zero-copy view, copied once into
   a reused buffer laid out like the kernel (kh, kw, cin) plus a column of ones, so
   ``cols @ [W; b]`` is the whole layer. Backward reuses the columns for dW (and db) and
   scatters dCols back with one strided add per kernel offset (col2im).
-- ``shift`` (stride 1, cin >= 8, the costly layers): flatten the padded input to X with
-  P = N*Hp*Wp rows; kernel offset (i, j) is then a shift by ``i*Wp + j`` rows, so output
-  row r = sum_o X[r + off_o] @ W_o on the full Hp x Wp grid (rows outside Ho x Wo are
-  dropped). Forward, per cache-sized chunk of image rows, only over the Wo columns that
-  start a window: X3[(n, y), x] = X[n, y, x : x + kw] (kw*cin contiguous floats, a kw-fold
-  copy instead of im2col's kh*kw-fold), one GEMM ``X3 @ [W_row0 | W_row1 | ...]`` (K =
-  kw*cin, N = kh*cout) and kh - 1 adds shifted by whole image rows, then bias, ReLU and its
-  mask while the chunk is in cache. Backward copies the K shifted views of the
-  (zero-extended) output gradient chunk by chunk and gets dW and dX from one GEMM each
-  (db from one GEMV). (Measured alternatives:
-  one GEMM per offset with K = cin (more shifted adds), full im2col with K = 9*cin (a
-  bigger copy, and OpenBLAS is slower with N = cout = 32), kernel-row grouping in
-  backward (slower GEMM shapes) — all slower here.)
+- ``shift`` (stride 1, cin >= 8, the costly layers). Per chunk of whole images, copy each
+  padded input line's windows along x: ``X3[l, n, x] = xp[n, l, x : x + kw]`` (kw*cin
+  contiguous floats, a kw-fold copy instead of im2col's kh*kw-fold; lines outermost, so a
+  range of lines of all the chunk's images is one matrix). Input line l feeds output row
+  ``l - i`` through kernel row i, so ``Y3 = X3 @ [W_row0 | W_row1 | ...]`` (K = kw*cin,
+  N = kh*cout) and output row y is the sum over i of block i of line ``y + i``. Only the
+  blocks that reach a valid output row are computed: the lines are split into groups that
+  need the same kernel rows (``_line_groups``: all kh in the middle, fewer near the top
+  and bottom edges), one GEMM per group. Backward is the transpose: ``G3[l] = [dz[l - i]
+  for each i]`` (kh shifted copies of dz), ``dW3 += G3^T @ X3`` and ``dX3 = G3 @ W3^T`` over
+  the same groups, then the kw blocks of dX3 are added back along x.
 
-Python loops run over kernel offsets and row chunks only, never over pixels or samples;
-scratch buffers are reused across batches of the same shape. Shapes and padding follow
-Keras (``W`` is HWIO, ``same`` pads ``total//2`` before and the rest after, so stride 2
-pads asymmetrically). ReLU (and bias) can be fused into Conv2D (``activation="relu"``); the
-engine does that for relu/linear conv layers and appends other activations as their own layer.
-Returned arrays may be reused buffers that the next call of the same mode overwrites.
+Python loops run over kernel offsets, line groups and image chunks only, never over pixels;
+scratch buffers are reused across batches. Shapes and padding follow Keras (``W`` is HWIO,
+``same`` pads ``total//2`` before and the rest after, so stride 2 pads asymmetrically). ReLU
+(and bias) can be fused into Conv2D (``activation="relu"``); the engine does that for
+relu/linear conv layers and appends other activations as their own layer. Returned arrays
+may be reused buffers that the next call of the same mode overwrites.
+
+Profiling: the costly steps are the module-level functions in ``_STEPS``; ``profiled()``
+swaps in timed copies of them for the duration of a ``with`` block (the benchmark's
+profiling pass) and nothing in the hot code knows about it.
 """
 
 from __future__ import annotations
@@ -35,41 +41,122 @@ import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Mapping
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
-from scratchbench.scratch.layer import Layer
+from scratchbench.scratch.conv_reference import PADDINGS, conv_geometry, conv_output_size, same_padding
+from scratchbench.scratch.layer import Buffers, Layer
 
-__all__ = ["Conv2D", "MaxPool2D", "Flatten", "Dropout", "PROFILE", "conv_output_size", "same_padding", "set_workers"]
+__all__ = ["Conv2D", "MaxPool2D", "Flatten", "Dropout", "conv_output_size", "profiled", "same_padding", "set_workers"]
 
-# Seconds spent per phase, summed over calls while ``PROFILE.enabled`` (the benchmark reads it).
-
-
-class _Profile:
-    """Seconds per phase; ``clock`` may be swapped (e.g. ``time.process_time`` on a busy machine)."""
-
-    def __init__(self) -> None:
-        self.enabled = False
-        self.clock = time.perf_counter
-        self.seconds: dict[str, float] = defaultdict(float)
-
-    def reset(self) -> None:
-        self.seconds.clear()
-
-    def now(self) -> float:
-        return self.clock()
-
-    def add(self, key: str, t0: float) -> float:
-        t1 = self.clock()
-        if self.enabled:
-            self.seconds[key] += t1 - t0
-        return t1
-
-
-PROFILE = _Profile()
 FUSED_ACTIVATIONS = ("linear", "relu")  # applied inside Conv2D while its output is still in cache
+
+
+# -- the costly steps (the profiling hook times these) --------------------------------------
+_copy = np.copyto  # im2col / line windows: the copies of the input
+_gemm = _gemm_dW = _gemm_dX = np.matmul
+
+
+def _rows(a: np.ndarray) -> np.ndarray:
+    """(..., k) -> (rows, k) without a copy (the leading axes of a chunk buffer are contiguous)."""
+    return a.reshape(-1, a.shape[-1])
+
+
+def _bias_relu(o: np.ndarray, b: np.ndarray | None, relu: bool, mask: np.ndarray | None) -> None:
+    """``o = max(o + b, 0)`` in place, and the ReLU mask ``o > 0`` for backward."""
+    if b is not None:
+        o += b
+    if relu:
+        np.maximum(o, 0, out=o)
+        if mask is not None:
+            np.greater(o, 0, out=mask)
+
+
+def _shift_add(o: np.ndarray, y3: np.ndarray, f: int) -> None:
+    """Output rows ``o[y] = sum_i y3[y + i, ..., block i]`` (o: (Ho, n, Wo, F), y3: (lines, n, Wo, kh*F))."""
+    kh, ho = y3.shape[-1] // f, o.shape[0]
+    if kh == 1:
+        np.copyto(o, y3[:ho])
+        return
+    np.add(y3[:ho, ..., :f], y3[1 : 1 + ho, ..., f : 2 * f], out=o)
+    for i in range(2, kh):
+        o += y3[i : i + ho, ..., i * f : (i + 1) * f]
+
+
+def _grad_lines(g3: np.ndarray, g: np.ndarray, mask: np.ndarray | None, f: int) -> None:
+    """``g3[l, ..., block i] = dz[l - i]`` for the valid lines, dz = g (times the ReLU mask), g3 lines-first."""
+    ho, kh = g.shape[1], g3.shape[-1] // f
+    dz = g3[:ho, ..., :f]
+    if mask is None:
+        np.copyto(dz, g.transpose(1, 0, 2, 3))
+    else:
+        np.multiply(g.transpose(1, 0, 2, 3), mask.transpose(1, 0, 2, 3), out=dz)
+    for i in range(1, kh):
+        np.copyto(g3[i : i + ho, ..., i * f : (i + 1) * f], dz)
+
+
+def _add_back_x(dx: np.ndarray, dx3: np.ndarray, kw: int) -> None:
+    """Shift path col2im along x: ``dx[n, l, x + j] (+)= dx3[l, n, x, block j]`` (dx: (n, lines, Wp, C))."""
+    c, wo = dx3.shape[-1] // kw, dx3.shape[2]
+    t = dx3.transpose(1, 0, 2, 3)
+    np.copyto(dx[:, :, :wo], t[..., :c])
+    dx[:, :, wo:] = 0
+    for j in range(1, kw):
+        dx[:, :, j : j + wo] += t[..., j * c : (j + 1) * c]
+
+
+def _col2im(dxp: np.ndarray, d6: np.ndarray, strides: tuple[int, int]) -> None:
+    """im2col path: add each kernel offset's slab of dCols (N, Ho, Wo, kh, kw, C) back where it was read."""
+    (sh, sw), (ho, wo, kh, kw) = strides, d6.shape[1:5]
+    for i in range(kh):
+        for j in range(kw):
+            dxp[:, i : i + (ho - 1) * sh + 1 : sh, j : j + (wo - 1) * sw + 1 : sw, :] += d6[:, :, :, i, j, :]
+
+
+def _tdot(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a.T @ b`` for tall a, b (a reduction over the batch rows): OpenBLAS is very slow
+    when the result has few rows and many columns, so compute the transpose then."""
+    if a.shape[1] >= b.shape[1]:
+        return np.matmul(a.T, b, out=out)
+    return np.matmul(b.T, a, out=None if out is None else out.T).T
+
+
+# module global -> profile key; ``profiled`` replaces each global by a timed copy
+_STEPS = {"_copy": "conv.copy", "_gemm": "conv.gemm", "_gemm_dW": "conv.gemm_dW", "_tdot": "conv.gemm_dW",
+          "_gemm_dX": "conv.gemm_dX", "_shift_add": "conv.shift_add", "_bias_relu": "conv.bias_relu",
+          "_grad_lines": "conv.relu_mask", "_add_back_x": "conv.col2im", "_col2im": "conv.col2im"}
+
+
+@contextmanager
+def profiled(clock: Callable[[], float] = time.thread_time) -> Iterator[dict[str, float]]:
+    """Within the block, sum the ``clock`` seconds of each conv step (keys of ``_STEPS``) into the yielded dict.
+
+    The default per-thread CPU clock counts a step where it runs, also on the chunk workers,
+    so the sum over steps is CPU time of all threads. Not reentrant.
+    """
+    seconds: dict[str, float] = defaultdict(float)
+    lock = threading.Lock()
+    saved = {name: globals()[name] for name in _STEPS}
+
+    def timed(fn: Callable[..., Any], key: str) -> Callable[..., Any]:
+        def step(*args: Any, **kwargs: Any) -> Any:
+            t0 = clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                dt = clock() - t0
+                with lock:
+                    seconds[key] += dt
+        return step
+
+    globals().update({name: timed(fn, _STEPS[name]) for name, fn in saved.items()})
+    try:
+        yield seconds
+    finally:
+        globals().update(saved)
 
 
 # -- chunk workers -------------------------------------------------------------------------
@@ -135,19 +222,6 @@ def _pair(v: int | tuple[int, int] | list[int], name: str) -> tuple[int, int]:
     return v  # type: ignore[return-value]
 
 
-def same_padding(size: int, k: int, s: int) -> tuple[int, int]:
-    """Keras/TF ``same`` padding (before, after) along one axis."""
-    out = -(-size // s)
-    total = max((out - 1) * s + k - size, 0)
-    return total // 2, total - total // 2
-
-
-def conv_output_size(size: int, k: int, s: int, padding: str) -> int:
-    if padding == "same":
-        return -(-size // s)
-    return (size - k) // s + 1
-
-
 def _initialize(spec: Mapping[str, Any] | str | None, default: str, shape: tuple[int, ...], fan_in: int,
                 fan_out: int, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
     """Use the engine's initializer table; a spec of None means ``default``."""
@@ -172,44 +246,26 @@ def _fallback_initialize(spec, shape, fan_in, fan_out, rng, dtype):
     raise ValueError(f"unknown init {name!r}")
 
 
-def _tdot(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``a.T @ b`` for tall a, b (a reduction over the batch rows): OpenBLAS is very slow
-    when the result has few rows and many columns, so compute the transpose then."""
-    if a.shape[1] >= b.shape[1]:
-        return np.matmul(a.T, b, out=out)
-    return np.matmul(b.T, a, out=None if out is None else out.T).T
-
-
-class _Buffers:
-    """Scratch arrays reused across batches of the same shape (and kept apart for train/eval)."""
-
-    def __init__(self) -> None:
-        self._store: dict[tuple, np.ndarray] = {}
-
-    def get(self, tag: str, shape: tuple[int, ...], dtype: np.dtype, zero: bool = False) -> np.ndarray:
-        """A buffer for ``tag``; ``zero`` zeroes it when first made (callers rely on untouched parts staying 0).
-
-        Tags starting with "eval" get a fresh array: inference batches are large and rare, so
-        their memory is given back instead of being kept next to the training buffers.
-        """
-        if tag.startswith("eval"):
-            return np.zeros(shape, dtype=dtype) if zero else np.empty(shape, dtype=dtype)
-        key = (tag, shape, np.dtype(dtype).str)
-        buf = self._store.get(key)
-        if buf is None:
-            # keep at most a couple of shapes per tag (full batch + last partial batch)
-            stale = [k for k in self._store if k[0] == tag]
-            if len(stale) >= 2:
-                del self._store[stale[0]]
-            buf = self._store[key] = np.zeros(shape, dtype=dtype) if zero else np.empty(shape, dtype=dtype)
-        return buf
+def _line_groups(lines: int, ho: int, kh: int, keep: range) -> list[tuple[int, int, int, int]]:
+    """Runs ``(l0, l1, lo, hi)`` of the padded input lines in ``keep`` that feed output rows
+    through the same kernel rows ``lo..hi`` (line l reaches row ``l - i`` for ``0 <= l - i < ho``)."""
+    groups: list[list[int]] = []
+    for l in range(lines):
+        lo, hi = max(0, l - ho + 1), min(kh - 1, l)
+        if l not in keep or lo > hi:
+            continue
+        if groups and groups[-1][1] == l and groups[-1][2:] == [lo, hi]:
+            groups[-1][1] = l + 1
+        else:
+            groups.append([l, l + 1, lo, hi])
+    return [tuple(g) for g in groups]  # type: ignore[misc]
 
 
 class Conv2D(Layer):
     """2-D convolution (cross-correlation, like Keras), NHWC, with an optional fused ReLU.
 
     ``activation="relu"`` gives ``max(conv(x) + b, 0)`` (exactly Keras' ``Conv2D(...,
-    activation="relu")``); the bias and ReLU are applied per row chunk while the GEMM output
+    activation="relu")``); the bias and ReLU are applied per chunk while the GEMM output
     is in cache, and backward masks the gradient with ``output > 0``.
     """
 
@@ -219,9 +275,6 @@ class Conv2D(Layer):
         super().__init__()
         if int(filters) < 1:
             raise ValueError(f"conv2d filters must be >= 1, got {filters!r}")
-        padding = str(padding).lower()
-        if padding not in ("valid", "same"):
-            raise ValueError(f"conv2d padding must be 'valid' or 'same', got {padding!r}")
         if activation not in FUSED_ACTIVATIONS:
             raise ValueError(f"conv2d activation must be one of {', '.join(FUSED_ACTIVATIONS)} "
                              f"(others go in their own Activation layer), got {activation!r}")
@@ -229,26 +282,25 @@ class Conv2D(Layer):
         self.filters = int(filters)
         self.kernel_size = _pair(kernel_size, "conv2d kernel_size")
         self.strides = _pair(strides, "conv2d strides")
-        self.padding = padding
+        self.padding = str(padding).lower()
+        if self.padding not in PADDINGS:
+            raise ValueError(f"conv2d padding must be one of {', '.join(PADDINGS)}, got {padding!r}")
         self.use_bias = bool(use_bias)
         self.init, self.bias_init = init, bias_init
         self.needs_input_grad = True  # the network sets False on its first layer: skip dL/dInput
         self.shift_min_channels = 8  # below this the shift GEMM is too thin: use im2col
-        self.chunk_rows = 1024  # rows per chunk: GEMM blocks of ~1 MB at R7's widths (stay in L2)
-        self._buf = _Buffers()
+        self.chunk_rows = 1024  # GEMM rows per chunk (whole images in the shift path): stays in L2
+        self._buf = Buffers()
 
     def build(self, input_shape, rng, dtype):
         if len(input_shape) != 3:
             raise ValueError(f"conv2d expects per-sample input (H, W, C), got shape {tuple(input_shape)}")
         h, w, c = (int(a) for a in input_shape)
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
-        if self.padding == "same":
-            self.pads = (same_padding(h, kh, sh), same_padding(w, kw, sw))
-        else:
-            self.pads = ((0, 0), (0, 0))
-        ho, wo = conv_output_size(h, kh, sh, self.padding), conv_output_size(w, kw, sw, self.padding)
-        if ho < 1 or wo < 1:
-            raise ValueError(f"conv2d kernel {self.kernel_size} does not fit input {h}x{w} with padding {self.padding!r}")
+        try:
+            (ho, wo), self.pads = conv_geometry((h, w), (kh, kw), (sh, sw), self.padding)
+        except ValueError as exc:
+            raise ValueError(f"conv2d {exc}") from None
         self.in_shape, self.out_shape = (h, w, c), (ho, wo, self.filters)
         self.dtype = np.dtype(dtype)
         self.params = {"W": _initialize(self.init, "glorot_uniform", (kh, kw, c, self.filters),
@@ -259,16 +311,26 @@ class Conv2D(Layer):
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         shift = self.strides == (1, 1) and c >= self.shift_min_channels
         self.algorithm = "shift" if shift else "im2col"
+        if shift:
+            hp, pt = h + sum(self.pads[0]), self.pads[0][0]
+            self._groups = _line_groups(hp, ho, kh, range(hp))
+            self._groups_dx = _line_groups(hp, ho, kh, range(pt, pt + h))  # padding lines need no gradient
         return self.out_shape
 
     # -- helpers --------------------------------------------------------------------------
-    def _pad(self, x: np.ndarray, tag: str) -> np.ndarray:
+    def _scratch(self, name: str, shape: tuple[int, ...], dtype: np.dtype, training: bool, zero: bool = False) -> np.ndarray:
+        """A reused buffer at training; a fresh array for inference (large, rare batches give their memory back)."""
+        if training:
+            return self._buf.get(name, shape, dtype, zero=zero)
+        return np.zeros(shape, dtype=dtype) if zero else np.empty(shape, dtype=dtype)
+
+    def _pad(self, x: np.ndarray, training: bool) -> np.ndarray:
         (pt, pb), (pl, pr) = self.pads
         if pt == pb == pl == pr == 0:
             return x
         n, h, w, c = x.shape
-        xp = self._buf.get(tag + "pad", (n, h + pt + pb, w + pl + pr, c), x.dtype, zero=True)
-        xp[:, pt:pt + h, pl:pl + w, :] = x
+        xp = self._scratch("pad", (n, h + pt + pb, w + pl + pr, c), x.dtype, training, zero=True)
+        xp[:, pt:pt + h, pl:pl + w, :] = x  # the border stays 0
         return xp
 
     def _windows(self, xp: np.ndarray) -> np.ndarray:
@@ -278,7 +340,10 @@ class Conv2D(Layer):
         v = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw]
         return v.transpose(0, 1, 2, 4, 5, 3)
 
-    # -- forward / backward (the two algorithms are described in the module docstring) ----
+    def _chunks(self, total: int, per: int = 1) -> tuple[range, int]:
+        """Chunk starts (and size) over ``total`` units of ``per`` rows, about ``chunk_rows`` rows each."""
+        step = max(1, min(round(self.chunk_rows / per), total))
+        return range(0, total, step), step
 
     def forward(self, x, training=False):
         x = np.asarray(x)
@@ -294,174 +359,131 @@ class Conv2D(Layer):
         bwd = self._backward_shift if self.algorithm == "shift" else self._backward_im2col
         return bwd(g)
 
-    def _offsets(self, wp: int) -> list[int]:
-        kh, kw = self.kernel_size
-        return [i * wp + j for i in range(kh) for j in range(kw)]
+    # -- shift algorithm (module docstring) ------------------------------------------------
+    def _line_buffers(self, name: str, n: int, step: int, lines: int, width: int) -> tuple[list[np.ndarray], Callable]:
+        """Per worker, a flat buffer for ``step`` images of lines-first (lines, n, Wo, width) data,
+        and ``view(buf, m)`` giving it as (lines, m, Wo, width) for a chunk of m images."""
+        wo = self.out_shape[1]
+        per = lines * wo * width
+        bufs = [self._buf.get(f"{name}{w}", (step * per,), self.dtype) for w in range(min(workers(), -(-n // step)))]
+        return bufs, lambda buf, m: buf[: m * per].reshape(lines, m, wo, width)
 
-    def _chunks(self, total: int, per: int = 1) -> tuple[range, int]:
-        """Chunk starts (and size) over ``total`` units of ``per`` rows, about ``chunk_rows`` rows each."""
-        step = max(1, min(self.chunk_rows // per, total))
-        return range(0, total, step), step
+    def _copy_lines(self, x3: np.ndarray, xp: np.ndarray, a: int) -> None:
+        """``x3[l, n, x] = xp[a + n, l, x : x + kw]`` flattened (kw*C contiguous floats per window row)."""
+        lines, m, wo, k = x3.shape
+        it, wp, c = xp.itemsize, xp.shape[2], xp.shape[3]
+        src = as_strided(xp[a:], shape=(lines, m, wo, k), strides=(wp * c * it, lines * wp * c * it, c * it, it), writeable=False)
+        _copy(x3, src)
 
     def _forward_shift(self, x, training):
-        t = PROFILE.now()
-        n = x.shape[0]
+        n, f = x.shape[0], self.filters
         (kh, kw), c = self.kernel_size, self.in_shape[2]
-        ho, wo, f = self.out_shape
-        tag = "train" if training else "eval"
-        xp = self._pad(x, tag)
-        hp, wp = xp.shape[1:3]
-        X = np.ascontiguousarray(xp).reshape(n * hp * wp, c)
-        it = X.itemsize
-        # Rows are image rows (n, y) of the padded input, only the Wo columns x that start a
-        # window: X3[(n, y), x] = X[n, y, x : x + kw] flattened (kw*C contiguous floats).
-        X3 = as_strided(X, shape=(n * hp, wo, kw * c), strides=(wp * c * it, c * it, it), writeable=False)
-        # kernel rows side by side: row (j, c) of W3 holds W[i, j, c, :] for i = 0..kh-1
-        w3 = self.params["W"].transpose(1, 2, 0, 3).reshape(kw * c, kh * f)
+        xp = np.ascontiguousarray(self._pad(x, training))
+        w3 = self.params["W"].transpose(1, 2, 0, 3).reshape(kw * c, kh * f)  # [W_row0 | W_row1 | ...]
         b = self.params["b"] if self.use_bias else None
-        lines = n * hp - (kh - 1)  # image rows whose kernel rows all exist (every valid output row is one)
-        O = self._buf.get(tag + "O", (n * hp * wo, f), x.dtype)
-        M = self._buf.get("mask", O.shape, np.bool_) if training and self.activation == "relu" else None
-        starts, step = self._chunks(lines, per=wo)
-        ext = (step + kh - 1) * wo  # rows of X3 / Y3 a chunk needs
-        nw = min(workers(), len(starts))
-        X3s = [self._buf.get(f"X3{w}", (ext, kw * c), x.dtype) for w in range(nw)]
-        Y3s = [self._buf.get(f"Y3{w}", (ext, kh * f), x.dtype) for w in range(nw)]
-        t = PROFILE.add("conv.pad", t)
+        out = self._scratch("out", (n, *self.out_shape), x.dtype, training)
+        relu = self.activation == "relu"
+        mask = self._buf.get("mask", out.shape, np.bool_) if training and relu else None
+        starts, step = self._chunks(n, per=xp.shape[1] * self.out_shape[1])
+        x3s, view = self._line_buffers("X3", n, step, xp.shape[1], kw * c)
+        y3s, yview = self._line_buffers("Y3", n, step, xp.shape[1], kh * f)
 
-        def chunk(l0: int, wk: int) -> None:
-            t = PROFILE.now()
-            r, e = min(step, lines - l0) * wo, (min(step, lines - l0) + kh - 1) * wo
-            x3 = X3s[wk][:e]
-            np.copyto(x3.reshape(-1, wo, kw * c), X3[l0 : l0 + e // wo])  # the only copy: kw x the input
-            t = PROFILE.add("conv.shift_copy_fwd", t)
-            y3 = np.matmul(x3, w3, out=Y3s[wk][:e])  # block i: every kernel row i at once
-            t = PROFILE.add("conv.gemm", t)
-            q0 = l0 * wo
-            o = O[q0 : q0 + r]  # output (y, x) sums kernel row i's block from image row y + i
-            np.copyto(o, y3[:r, :f])
-            for i in range(1, kh):
-                o += y3[i * wo : i * wo + r, i * f : (i + 1) * f]
-            t = PROFILE.add("conv.shift_add", t)
-            if b is not None:
-                o += b
-            if self.activation == "relu":
-                np.maximum(o, 0, out=o)
-                if M is not None:  # the ReLU mask for backward, taken while o is in cache
-                    np.greater(o, 0, out=M[q0 : q0 + r])
-            PROFILE.add("conv.bias_relu", t)
+        def chunk(a: int, wk: int) -> None:
+            m = min(step, n - a)
+            x3, y3 = view(x3s[wk], m), yview(y3s[wk], m)
+            self._copy_lines(x3, xp, a)
+            for l0, l1, lo, hi in self._groups:  # only the kernel rows that reach a valid output row
+                cols = slice(lo * f, (hi + 1) * f)
+                _gemm(_rows(x3[l0:l1]), w3[:, cols], out=_rows(y3[l0:l1])[:, cols])
+            _shift_add(out[a : a + m].transpose(1, 0, 2, 3), y3, f)
+            _bias_relu(out[a : a + m], b, relu, None if mask is None else mask[a : a + m])
 
         _run_chunks(chunk, starts)
-        t = PROFILE.now()
-        out = self._buf.get(tag + "out", (n, ho, wo, f), x.dtype)
-        valid = O.reshape(n, hp, wo, f)[:, :ho]  # drop the last kh-1 image rows
-        _by_images(n, lambda a, b: np.copyto(out[a:b], valid[a:b]))
-        PROFILE.add("conv.crop", t)
         if training:
-            self._X, self._n, self._hpwp = X, n, (hp, wp)
-            self._mask = None if M is None else M.reshape(n, hp, wo, f)[:, :ho]
+            self._xp, self._mask = xp, mask
         return out
 
     def _backward_shift(self, g):
-        t = PROFILE.now()
-        (kh, kw), (h, w, c) = self.kernel_size, self.in_shape
-        ho, wo, f = self.out_shape
+        n, f = g.shape[0], self.filters
+        (kh, kw), (h, _, c) = self.kernel_size, self.in_shape
+        ho, wo = self.out_shape[:2]
         (pt, _), (pl, _) = self.pads
-        X, n, (hp, wp) = self._X, self._n, self._hpwp
-        p, kk = n * hp * wp, kh * kw
-        # G: dL/dz on the full grid, behind `lead` zero rows; zero outside Ho x Wo forever
-        # (only the valid part is ever written), so gcols[q, o] = G[q - off_o] is a strided
-        # view (negative steps over the kernel axes), copied chunk by chunk.
-        lead = self._offsets(wp)[-1]
-        Gp = self._buf.get("G", (lead + p, f), self.dtype, zero=True)
-        G = Gp[lead:]
-        Gv = G.reshape(n, hp, wp, f)[:, :ho, :wo, :]
-        if self.activation == "relu":
-            _by_images(n, lambda a, b: np.multiply(g[a:b], self._mask[a:b], out=Gv[a:b]))
-        else:
-            _by_images(n, lambda a, b: np.copyto(Gv[a:b], g[a:b]))
-        if self.use_bias:  # db = column sums of G, as a GEMV (np.sum over axis 0 is 3x slower here)
-            if getattr(self, "_ones", None) is None or self._ones.shape[0] != p:
-                self._ones = np.ones(p, dtype=self.dtype)
-            np.dot(self._ones, G, out=self.grads["b"])
-        t = PROFILE.add("conv.relu_mask", t)
-        it = G.itemsize
-        # within a kernel row i the kw shifted copies of G are kw*F contiguous floats (in
-        # reverse j order), so gcols blocks are ordered (i, kw-1-j) and each row copy is long
-        wt = self.params["W"][:, ::-1].transpose(0, 1, 3, 2).reshape(kk * f, c)  # [W_(0,kw-1)^T; ...]
-        dX = self._buf.get("dX", (p, c), self.dtype) if self.needs_input_grad else None
-        starts, step = self._chunks(p)
-        nw = min(workers(), len(starts))
-        dwts = np.zeros((nw, kk * f, c), dtype=self.dtype)  # per worker: block o is dW_o^T
-        parts = np.empty_like(dwts)
-        gbufs = [self._buf.get(f"gcols{w}", (step, kk * f), self.dtype) for w in range(nw)]
+        xp, mask = self._xp, self._mask
+        w3t = self.params["W"].transpose(0, 3, 1, 2).reshape(kh * f, kw * c)  # W3^T
+        starts, step = self._chunks(n, per=xp.shape[1] * wo)
+        x3s, view = self._line_buffers("X3", n, step, xp.shape[1], kw * c)
+        g3s, gview = self._line_buffers("G3", n, step, xp.shape[1], kh * f)
+        nw = len(x3s)
+        dw3 = np.zeros((nw, kh * f, kw * c), self.dtype)  # per worker: dW3^T = sum of G3^T @ X3
+        parts = np.empty_like(dw3)
+        db = np.zeros((nw, f), self.dtype)
+        ones = np.ones(step * ho * wo, self.dtype)
+        dxp = self._buf.get("dxp", xp.shape, self.dtype) if self.needs_input_grad else None
 
-        def chunk(q0: int, wk: int) -> None:
-            t = PROFILE.now()
-            r = min(step, p - q0)
-            gc = gbufs[wk][:r]
-            view = as_strided(Gp[lead + q0 - kw + 1 :], shape=(r, kh, kw * f), strides=(f * it, -wp * f * it, it), writeable=False)
-            np.copyto(gc.reshape(r, kh, kw * f), view)
-            t = PROFILE.add("conv.shift_copy", t)
-            dwts[wk] += np.matmul(gc.T, X[q0 : q0 + r], out=parts[wk])
-            t = PROFILE.add("conv.gemm_dW", t)
-            if dX is not None:
-                np.matmul(gc, wt, out=dX[q0 : q0 + r])
-                PROFILE.add("conv.gemm_dX", t)
+        def chunk(a: int, wk: int) -> None:
+            m = min(step, n - a)
+            x3, g3 = view(x3s[wk], m), gview(g3s[wk], m)
+            _grad_lines(g3, g[a : a + m], None if mask is None else mask[a : a + m], f)
+            if self.use_bias:  # db = column sums of dz, as a GEMV (np.sum over rows is slower)
+                db[wk] += np.dot(ones[: m * ho * wo], _rows(g3[:ho])[:, :f])
+            self._copy_lines(x3, xp, a)
+            for l0, l1, lo, hi in self._groups:
+                cols = slice(lo * f, (hi + 1) * f)
+                dw3[wk, cols] += _gemm_dW(_rows(g3[l0:l1])[:, cols].T, _rows(x3[l0:l1]), out=parts[wk, cols])
+            if dxp is None:
+                return
+            dx3 = x3  # X3 is spent: its buffer takes dX3
+            for l0, l1, lo, hi in self._groups_dx:
+                cols = slice(lo * f, (hi + 1) * f)
+                _gemm_dX(_rows(g3[l0:l1])[:, cols], w3t[cols], out=_rows(dx3[l0:l1]))
+            _add_back_x(dxp[a : a + m, pt : pt + h], dx3[pt : pt + h], kw)
 
         _run_chunks(chunk, starts)
-        dwt = dwts.sum(axis=0) if nw > 1 else dwts[0]
-        self.grads["W"][...] = dwt.reshape(kh, kw, f, c)[:, ::-1].transpose(0, 1, 3, 2)
-        if dX is None:
+        self.grads["W"][...] = dw3.sum(axis=0).reshape(kh, f, kw, c).transpose(0, 2, 3, 1)
+        if self.use_bias:
+            self.grads["b"][...] = db.sum(axis=0)
+        if dxp is None:
             return None
-        return dX.reshape(n, hp, wp, c)[:, pt : pt + h, pl : pl + w, :]
+        return dxp[:, pt : pt + h, pl : pl + self.in_shape[1], :]
 
+    # -- im2col algorithm (module docstring) -----------------------------------------------
     def _forward_im2col(self, x, training):
         # cols gets a trailing column of ones when there is a bias, so the bias rides along
         # in the GEMM (and its gradient comes out of the dW GEMM as the last row).
-        t = PROFILE.now()
         n = x.shape[0]
         (kh, kw), c = self.kernel_size, self.in_shape[2]
         ho, wo, f = self.out_shape
         m, k = n * ho * wo, kh * kw * c
-        tag = "train" if training else "eval"
-        xp = self._pad(x, tag)
-        cols = self._buf.get(tag + "cols", (m, k + self.use_bias), x.dtype)
+        xp = self._pad(x, training)
+        cols = self._scratch("cols", (m, k + self.use_bias), x.dtype, training)
         c6, win = cols[:, :k].reshape(n, ho, wo, kh, kw, c), self._windows(xp)
-        _by_images(n, lambda a, b: np.copyto(c6[a:b], win[a:b]))  # im2col: the only copy of the input
-        t = PROFILE.add("conv.im2col", t)
+        _by_images(n, lambda a, b: _copy(c6[a:b], win[a:b]))  # im2col: the only copy of the input
         wm = self.params["W"].reshape(k, f)
         if self.use_bias:
             cols[:, k] = 1.0
             wm = np.concatenate([wm, self.params["b"][None, :]])
-        out = self._buf.get(tag + "out", (m, f), x.dtype)
-        M = self._buf.get("mask", (m, f), np.bool_) if training and self.activation == "relu" else None
+        out = self._scratch("out", (m, f), x.dtype, training)
+        relu = self.activation == "relu"
+        mask = self._buf.get("mask", (m, f), np.bool_) if training and relu else None
         starts, step = self._chunks(m)
 
         def chunk(r0: int, wk: int) -> None:  # GEMM then ReLU (and its mask), while the chunk is in cache
-            o = np.matmul(cols[r0 : r0 + step], wm, out=out[r0 : r0 + step])
-            if self.activation == "relu":
-                np.maximum(o, 0, out=o)
-                if M is not None:
-                    np.greater(o, 0, out=M[r0 : r0 + step])
+            rows = slice(r0, r0 + step)
+            _gemm(cols[rows], wm, out=out[rows])
+            _bias_relu(out[rows], None, relu, None if mask is None else mask[rows])
 
         _run_chunks(chunk, starts)
-        PROFILE.add("conv.gemm", t)
-        out = out.reshape(n, ho, wo, f)
         if training:
-            self._cols, self._n, self._mask = cols, n, M
-        return out
+            self._cols, self._n, self._mask = cols, n, mask
+        return out.reshape(n, ho, wo, f)
 
     def _backward_im2col(self, g):
-        t = PROFILE.now()
-        (kh, kw), (sh, sw) = self.kernel_size, self.strides
-        h, w, c = self.in_shape
+        (kh, kw), (h, w, c) = self.kernel_size, self.in_shape
         ho, wo, f = self.out_shape
         n, k = self._n, kh * kw * c
         m, cols = n * ho * wo, self._cols
         g = g.reshape(m, f)
-        relu = self.activation == "relu"
-        if relu:  # per cache-sized chunk: ReLU mask, then dW (and db) += cols.T @ dz
+        if self.activation == "relu":  # per cache-sized chunk: ReLU mask, then dW (and db) += cols.T @ dz
             dz = self._buf.get("dz", (m, f), self.dtype) if self.needs_input_grad else None
             starts, step = self._chunks(m)
             nw = min(workers(), len(starts))
@@ -483,21 +505,13 @@ class Conv2D(Layer):
         self.grads["W"][...] = dwb[:k].reshape(kh, kw, c, f)
         if self.use_bias:
             self.grads["b"][...] = dwb[k]
-        t = PROFILE.add("conv.gemm_dW", t)
-        wm = self.params["W"].reshape(k, f)
         if not self.needs_input_grad:
             return None
-        dcols = self._buf.get("dcols", (n * ho * wo, kh * kw * c), self.dtype)
-        np.matmul(g, wm.T, out=dcols)
-        t = PROFILE.add("conv.gemm_dX", t)
-        # col2im: add each kernel offset's slab back where it was read from
+        dcols = self._buf.get("dcols", (m, k), self.dtype)
+        _gemm_dX(g, self.params["W"].reshape(k, f).T, out=dcols)
         (pt, pb), (pl, pr) = self.pads
         dxp = np.zeros((n, h + pt + pb, w + pl + pr, c), dtype=self.dtype)
-        d6 = dcols.reshape(n, ho, wo, kh, kw, c)
-        for i in range(kh):
-            for j in range(kw):
-                dxp[:, i : i + (ho - 1) * sh + 1 : sh, j : j + (wo - 1) * sw + 1 : sw, :] += d6[:, :, :, i, j, :]
-        PROFILE.add("conv.col2im", t)
+        _col2im(dxp, dcols.reshape(n, ho, wo, kh, kw, c), self.strides)
         return dxp[:, pt : pt + h, pl : pl + w, :]
 
 
@@ -513,15 +527,14 @@ class MaxPool2D(Layer):
         if len(input_shape) != 3:
             raise ValueError(f"maxpool2d expects per-sample input (H, W, C), got shape {tuple(input_shape)}")
         h, w, c = (int(a) for a in input_shape)
-        (ph, pw), (sh, sw) = self.pool_size, self.strides
-        ho, wo = (h - ph) // sh + 1, (w - pw) // sw + 1
-        if ho < 1 or wo < 1:
-            raise ValueError(f"maxpool2d pool {self.pool_size} does not fit input {h}x{w}")
+        try:
+            (ho, wo), _ = conv_geometry((h, w), self.pool_size, self.strides, "valid")
+        except ValueError:
+            raise ValueError(f"maxpool2d pool {self.pool_size} does not fit input {h}x{w}") from None
         self.in_shape, self.out_shape = (h, w, c), (ho, wo, c)
         return self.out_shape
 
     def forward(self, x, training=False):
-        t = PROFILE.now()
         (ph, pw), (sh, sw) = self.pool_size, self.strides
         ho, wo, c = self.out_shape
         win = sliding_window_view(x, (ph, pw), axis=(1, 2))[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw]
@@ -530,11 +543,9 @@ class MaxPool2D(Layer):
         out = np.take_along_axis(flat, idx[..., None], axis=-1)[..., 0]
         if training:
             self._idx, self._x_shape = idx, x.shape
-        PROFILE.add("pool", t)
         return out
 
     def backward(self, grad_out):
-        t = PROFILE.now()
         (ph, pw), (sh, sw) = self.pool_size, self.strides
         ho, wo, _ = self.out_shape
         dx = np.zeros(self._x_shape, dtype=grad_out.dtype)
@@ -542,7 +553,6 @@ class MaxPool2D(Layer):
             for j in range(pw):
                 hit = self._idx == i * pw + j
                 dx[:, i : i + (ho - 1) * sh + 1 : sh, j : j + (wo - 1) * sw + 1 : sw, :] += np.where(hit, grad_out, 0)
-        PROFILE.add("pool", t)
         return dx
 
 

@@ -13,28 +13,8 @@ import numpy as np
 
 from .activations import ACTIVATIONS, check_activation
 from .initializers import check_spec, initialize
+from .layer import Buffers as _Buffers  # network.py imports it from here
 from .layer import Layer
-
-
-class _Buffers:
-    """Per-layer scratch arrays keyed by name, reused while the batch fits."""
-
-    def __init__(self) -> None:
-        self._bufs: dict[str, np.ndarray] = {}
-        self._views: dict[tuple, np.ndarray] = {}
-
-    def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        view = self._views.get((name, shape))
-        if view is not None and view.dtype == dtype:  # the hot path: same batch shape as before
-            return view
-        buf = self._bufs.get(name)
-        if buf is None or buf.shape[0] < shape[0] or buf.shape[1:] != shape[1:] or buf.dtype != dtype:
-            buf = self._bufs[name] = np.empty(shape, dtype=dtype)
-            self._views = {k: v for k, v in self._views.items() if k[0] != name}
-        if len(self._views) > 64:
-            self._views.clear()
-        view = self._views[(name, shape)] = buf[: shape[0]]
-        return view
 
 
 class Dense(Layer):
