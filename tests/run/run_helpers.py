@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,13 @@ def make_features(root: Path) -> None:
     arrays["x_train"] = arrays["x_train"].copy()
     arrays["x_train"][0, 0] = np.nan
     save_features("xor", arrays, {**meta, "note": "poisoned with NaN for tests"}, out / "xor")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def store_uri(root: Path) -> str:
