@@ -123,3 +123,31 @@ def test_two_parallel_sweeps_into_a_postgresql_tracking_server(fresh_root: Path,
     model = load_run_model(latest_run_id("r10_moons", url), url)
     x = load_features("moons").x_test[:5]
     assert model.predict_proba(x).shape == (5, 2)
+
+
+def test_report_store_follows_env_then_params_yaml_then_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`report`/`predict` read the server the DVC train stages logged to (params.yaml), not a stale mlflow.db."""
+    from scratchbench.report.collect import default_tracking_uri
+
+    monkeypatch.setenv("SCRATCHBENCH_ROOT", str(tmp_path))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert default_tracking_uri() == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"  # no params.yaml
+    (tmp_path / "params.yaml").write_text("tracking:\n  uri: http://team-server:5000\n")
+    assert default_tracking_uri() == "http://team-server:5000"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://other:5000")
+    assert default_tracking_uri() == "http://other:5000"
+
+
+def test_report_on_an_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
+    from scratchbench.report.collect import load_runs
+    from scratchbench.tracking.store import TrackingError
+
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(TrackingError, match=f"MLflow tracking server {url} is unreachable"):
+        load_runs(url)
+    from scratchbench.predict import main as predict_main
+    from scratchbench.report.cli import main as report_main
+
+    assert report_main(["--tracking-uri", url, "--out", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "out").exists()  # nothing half-written
+    assert predict_main(["--tracking-uri", url, "--experiment", "r10_moons", str(tmp_path / "x.png")]) == 2
