@@ -49,10 +49,10 @@ def team_server(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
         shutil.rmtree(state, ignore_errors=True)
 
 
-def _sweep(root: Path, url: str, name: str, model: str) -> subprocess.Popen:
+def _sweep(root: Path, url: str, name: str, model: str, *launcher: str) -> subprocess.Popen:
     env = {**os.environ, "SCRATCHBENCH_ROOT": str(root), "HYDRA_FULL_ERROR": "0"}
     env.pop("MLFLOW_TRACKING_URI", None)
-    args = ["--multirun", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir=multirun/{name}",
+    args = ["--multirun", *launcher, f"hydra.sweep.dir=multirun/{name}",
             "tracking=server", f"tracking.uri={url}", f"model={model}", f"seed=range(0,{SWEEP_JOBS})", *FAST]
     return subprocess.Popen([sys.executable, "-m", "scratchbench.train", *args], cwd=root, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -72,7 +72,8 @@ def test_two_parallel_sweeps_into_a_postgresql_tracking_server(fresh_root: Path,
     from mlflow.tracking import MlflowClient
 
     url, pg_port, artifacts = team_server
-    sweeps = [_sweep(fresh_root, url, "a", "numpy_mlp"), _sweep(fresh_root, url, "b", "sklearn_mlp")]
+    sweeps = [_sweep(fresh_root, url, "a", "numpy_mlp", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
+              _sweep(fresh_root, url, "b", "sklearn_mlp")]  # 3 processes logging at once
     for p in sweeps:
         out, _ = p.communicate(timeout=400)
         assert p.returncode == 0, out[-4000:]
@@ -103,19 +104,21 @@ def test_two_parallel_sweeps_into_a_postgresql_tracking_server(fresh_root: Path,
         files = _artifact_files(client, c.info.run_id)
         assert {"config.yaml", "learning_curve.png"} <= {f.path for f in files} and any(
             f.path.startswith("model/") for f in files), c.info.run_name
+        local = Path(client.download_artifacts(c.info.run_id, "", str(tmp_path / "dl" / c.info.run_id)))
         for f in files:
-            local = Path(client.download_artifacts(c.info.run_id, f.path, str(tmp_path / "dl" / c.info.run_id)))
-            assert local.is_file() and local.stat().st_size == f.file_size > 0, f.path
-            downloaded += 1
+            assert (local / f.path).stat().st_size == f.file_size > 0, f.path
+        downloaded += sum(1 for p in local.rglob("*") if p.is_file())
     served = [p for p in artifacts.rglob("*") if p.is_file()]
     assert downloaded == len(served) >= 4 * 2 * SWEEP_JOBS  # every stored artifact, all through the server
     assert not (fresh_root / "mlflow.db").exists() and not (fresh_root / "mlartifacts").exists()
 
     env = {**os.environ, "SCRATCHBENCH_ROOT": str(fresh_root), "MLFLOW_TRACKING_URI": url}
-    rep = subprocess.run([sys.executable, "-m", "scratchbench.report", "--out", str(tmp_path / "report")],
+    rep = subprocess.run([sys.executable, "-m", "scratchbench.report", "--out", str(tmp_path / "report"),
+                          "--implementation", "numpy_mlp"],  # with predictions: models downloaded from the server
                          cwd=fresh_root, env=env, capture_output=True, text=True, timeout=300)
     assert rep.returncode == 0, rep.stderr[-3000:]
-    assert json.loads((tmp_path / "report" / "metrics.json").read_text())["n_runs"] == 2 * SWEEP_JOBS
+    assert json.loads((tmp_path / "report" / "metrics.json").read_text())["n_runs"] == SWEEP_JOBS
+    assert (tmp_path / "report" / "comparison.html").stat().st_size > 0
 
     from scratchbench.data.features import load_features
     from scratchbench.predict import latest_run_id, load_run_model
