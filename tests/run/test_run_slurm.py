@@ -15,7 +15,7 @@ import pytest
 
 from scratchbench.tracking.names import TAG_PARENT
 
-from run_helpers import all_runs, client_for
+from run_helpers import all_runs, free_port
 from slurm_cluster import SlurmCluster, missing_programs
 
 OK_JOBS = 6
@@ -61,24 +61,41 @@ def _job_configs(root: Path) -> Path:
     return d
 
 
+@pytest.fixture()
+def tracking_server(tmp_path: Path, template_store: Path) -> Iterator[str]:
+    """An `mlflow server` (SQLite copy of the migrated template, proxied artifacts) the jobs log to over HTTP."""
+    from scratchbench.tracking import server as srv
+
+    shutil.copyfile(template_store, tmp_path / "server.db")
+    proc = srv.start_mlflow_server(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "srv-artifacts", "127.0.0.1",
+                                   free_port(), workers=1, log=tmp_path / "mlflow-server.log")
+    try:
+        yield f"http://127.0.0.1:{proc.args[proc.args.index('--port') + 1]}"
+    finally:
+        srv.stop(proc, group=True)
+
+
 @pytest.mark.integration
-def test_submitit_slurm_sweep_finished_failed_and_scancelled_runs(tiny_root: Path, cluster: SlurmCluster) -> None:
-    confs = _job_configs(tiny_root)
-    env = {**cluster.env, "SCRATCHBENCH_ROOT": str(tiny_root), "HYDRA_FULL_ERROR": "0"}
+def test_submitit_slurm_sweep_finished_failed_and_scancelled_runs(fresh_root: Path, cluster: SlurmCluster,
+                                                                  tracking_server: str, tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    confs = _job_configs(fresh_root)
+    env = {**cluster.env, "SCRATCHBENCH_ROOT": str(fresh_root), "HYDRA_FULL_ERROR": "0"}
     env.pop("MLFLOW_TRACKING_URI", None)
     args = ["--multirun", "hydra/launcher=submitit_slurm", "hydra.launcher.partition=debug",
             "hydra.launcher.cpus_per_task=1", "hydra.launcher.timeout_min=10", f"hydra.searchpath=[file://{confs}]",
-            f"+job={','.join(JOBS)}", "model=numpy_mlp"]
-    sweep = subprocess.Popen([sys.executable, "-m", "scratchbench.train", *args], cwd=tiny_root, env=env,
+            f"+job={','.join(JOBS)}", "model=numpy_mlp", "tracking=server", f"tracking.uri={tracking_server}"]
+    sweep = subprocess.Popen([sys.executable, "-m", "scratchbench.train", *args], cwd=fresh_root, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    client = client_for(tiny_root)
+    client = MlflowClient(tracking_uri=tracking_server)
     try:
         long_run = None
         deadline = time.monotonic() + 150
         while long_run is None and time.monotonic() < deadline:
             time.sleep(1.0)
             assert sweep.poll() is None, sweep.stdout.read()[-4000:]
-            for r in all_runs(client) if (tiny_root / "mlflow.db").exists() else []:
+            for r in all_runs(client):
                 if r.data.tags.get("seed") == "100" and r.info.status == "RUNNING" and \
                         client.get_metric_history(r.info.run_id, "loss"):
                     long_run = r
@@ -109,3 +126,6 @@ def test_submitit_slurm_sweep_finished_failed_and_scancelled_runs(tiny_root: Pat
     assert parent.info.status == "FINISHED"
     assert parent.data.metrics["children"] == len(JOBS)
     assert parent.data.metrics["children_failed"] == 1 and parent.data.metrics["children_killed"] == 1
+    # the jobs reached the store over HTTP only: artifacts went through the server, no local store appeared
+    assert len(list((tmp_path / "srv-artifacts").rglob("config.yaml"))) == len(JOBS)
+    assert not (fresh_root / "mlflow.db").exists() and not (fresh_root / "mlartifacts").exists()
