@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from run_helpers import free_port
+
 DAEMONS = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "srun", "sinfo")
 
 SLURM_CONF = """\
@@ -54,12 +56,6 @@ def missing_programs() -> list[str]:
     return [p for p in DAEMONS if shutil.which(p) is None and not Path("/usr/sbin", p).exists()]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _exe(name: str) -> str:
     return shutil.which(name) or str(Path("/usr/sbin", name))
 
@@ -92,8 +88,8 @@ class SlurmCluster:
             "--foreground", "--force", f"--key-file={key}", f"--socket={sock}", f"--pid-file={munge / 'munged.pid'}",
             f"--log-file={munge / 'munged.log'}", f"--seed-file={munge / 'munged.seed'}"])
         self._wait(lambda: sock.exists(), "munged", timeout)
-        self.conf.write_text(SLURM_CONF.format(host=socket.gethostname(), ctld_port=_free_port(),
-                                               slurmd_port=_free_port(), munge_socket=sock, dir=self.root,
+        self.conf.write_text(SLURM_CONF.format(host=socket.gethostname(), ctld_port=free_port(),
+                                               slurmd_port=free_port(), munge_socket=sock, dir=self.root,
                                                cpus=os.cpu_count() or 1))
         self.procs["slurmctld"] = self._daemon("slurmctld", ["-D", "-i", "-f", str(self.conf)])
         self._wait(lambda: self._client_ok(["sinfo", "-h"]), "slurmctld", timeout)

@@ -34,7 +34,8 @@ class ServerError(RuntimeError):
 
 def pg_binary(name: str) -> str:
     """Path of a PostgreSQL server program (Debian keeps them in /usr/lib/postgresql/<v>/bin)."""
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(Path(p).parts[4]))
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+                   key=lambda p: [int(x) for x in Path(p).parts[4].split(".") if x.isdigit()])
     path = found[-1] if found else shutil.which(name)
     if not path:
         raise ServerError(f"PostgreSQL program {name!r} not found: install it (apt-get install postgresql)")
