@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: setup pipeline test test-fast bench report ui screenshot
+.PHONY: setup pipeline test test-fast bench report ui screenshot server
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv \
@@ -28,3 +28,12 @@ report: setup
 
 ui: setup
 	$(UV) run mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
+
+# The team's tracking server: PostgreSQL (127.0.0.1:$(PG_PORT), data in $(SERVER_DIR)/pg) + `mlflow server`
+# with proxied artifacts ($(SERVER_DIR)/artifacts). `make server HOST=0.0.0.0` to serve compute nodes.
+SERVER_DIR ?= $(CURDIR)/.mlflow-server
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PG_PORT ?= 5433
+server: setup
+	$(UV) run python -m scratchbench.tracking.server --dir $(SERVER_DIR) --host $(HOST) --port $(PORT) --pg-port $(PG_PORT)

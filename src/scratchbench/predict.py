@@ -18,6 +18,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from scratchbench.tracking.store import TrackingError
+
 
 class PredictError(RuntimeError):
     """A bad input (image, run, model artifact) with a message naming it."""
@@ -62,8 +64,11 @@ def _client(tracking_uri: str | None):
     from mlflow.tracking import MlflowClient
 
     from scratchbench.report.collect import default_tracking_uri
+    from scratchbench.tracking.store import check_reachable
 
-    return MlflowClient(tracking_uri=tracking_uri or default_tracking_uri())
+    uri = tracking_uri or default_tracking_uri()
+    check_reachable(uri)  # an unreachable server: one clear error, not minutes of HTTP retries
+    return MlflowClient(tracking_uri=uri)
 
 
 def latest_run_id(experiment: str, tracking_uri: str | None = None) -> str:
@@ -189,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_id = args.run_id or latest_run_id(args.experiment, args.tracking_uri)
         model = load_run_model(run_id, args.tracking_uri)
         label, prob, probs = predict_image(model, args.image, resize=not args.no_resize)
-    except (PredictError, ValueError, FileNotFoundError) as exc:
+    except (PredictError, ValueError, FileNotFoundError, TrackingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:

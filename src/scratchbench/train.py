@@ -1,12 +1,15 @@
 """Entry point: ``python -m scratchbench.train experiment=r11_cat_tanh`` (console script ``scratchbench-train``).
 
 Thin: Hydra composes ``conf/``; :func:`scratchbench.runner.run` does the work. In a
-``--multirun`` a failed job is recorded FAILED and the sweep goes on.
+``--multirun`` a failed job is recorded FAILED and the sweep goes on. A job of a Slurm sweep
+(``hydra/launcher=submitit_slurm``) is its own Slurm job: ``scancel`` on it records its run KILLED
+and the rest of the sweep goes on.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -35,16 +38,34 @@ def _app(cfg: DictConfig) -> float:
     from scratchbench.runner import run
     from scratchbench.tracking.callback import read_parent_run_id
 
+    from scratchbench.runner import RunKilled
+
     hc = HydraConfig.get()
     sweep = hc.mode == RunMode.MULTIRUN
     parent = read_parent_run_id(hc.sweep.dir) if sweep else None
-    result = run(cfg, parent_run_id=parent, job=str(hc.job.num) if sweep else None, raise_on_failure=not sweep)
+    try:
+        result = run(cfg, parent_run_id=parent, job=str(hc.job.num) if sweep else None, raise_on_failure=not sweep,
+                     extra_tags=_slurm_tags())
+    except RunKilled:
+        if not (sweep and "Slurm" in str(hc.launcher.get("_target_", ""))):
+            raise
+        print("[scratchbench] run KILLED by the scheduler (scancel / time limit); the sweep goes on", file=sys.stderr)
+        return math.nan  # this Slurm job alone was signalled: return, so submitit records a result
     if result.status != "FINISHED":
         print(f"[scratchbench] run {result.run_id} {result.status}: {result.error}", file=sys.stderr)
     else:
         shown = {k: round(v, 4) for k, v in result.metrics.items() if k in _SHOW}
         print(f"[scratchbench] run {result.run_id} FINISHED {shown}")
     return float(result.metrics.get("test_accuracy", math.nan))
+
+
+def _slurm_tags() -> dict[str, str] | None:
+    """``slurm_job_id`` (``<array job>_<task>`` for array jobs) when running inside a Slurm job."""
+    job = os.environ.get("SLURM_JOB_ID")
+    if not job:
+        return None
+    array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    return {"slurm_job_id": f"{array}_{task}" if array and task else job}
 
 
 def main() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +33,13 @@ def make_features(root: Path) -> None:
     save_features("xor", arrays, {**meta, "note": "poisoned with NaN for tests"}, out / "xor")
 
 
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def store_uri(root: Path) -> str:
     return f"sqlite:///{root / 'mlflow.db'}"
 
@@ -55,3 +64,15 @@ def train_cli(root: Path, *args: str, timeout: float = 240, check: bool = True) 
     if check and proc.returncode != 0:
         raise AssertionError(f"train exited {proc.returncode}\nSTDOUT:\n{proc.stdout[-4000:]}\nSTDERR:\n{proc.stderr[-4000:]}")
     return proc
+
+
+def sh(cmd: list[str], cwd: Path, env: dict, timeout: float = 400, stdout_only: bool = False) -> str:
+    """Run ``cmd``; assert it exits 0 (quoting its output) and return stdout (+ stderr)."""
+    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, f"{cmd} exited {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    return p.stdout if stdout_only else p.stdout + p.stderr
+
+
+def dvc_ran(out: str) -> set[str]:
+    """Stages a ``dvc repro`` output says it ran."""
+    return set(re.findall(r"Running stage '([^']+)'", out))

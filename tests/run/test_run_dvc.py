@@ -12,23 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from run_helpers import REPO, all_runs, client_for
+from run_helpers import REPO, all_runs, client_for, dvc_ran as _ran, sh as _sh
 
 TINY_MATRIX = """# @package _global_
 train_matrix:
   r1_single_neuron-numpy_mlp: {experiment: r1_single_neuron, model: numpy_mlp, dataset: r1_table}
   r10_moons-sklearn_mlp: {experiment: r10_moons, model: sklearn_mlp, dataset: moons}
 """
-
-
-def _sh(cmd: list[str], cwd: Path, env: dict, timeout: float = 400, stdout_only: bool = False) -> str:
-    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert p.returncode == 0, f"{cmd} exited {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
-    return p.stdout if stdout_only else p.stdout + p.stderr
-
-
-def _ran(out: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", out))
 
 
 @pytest.mark.integration

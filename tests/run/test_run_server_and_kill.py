@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,13 +16,7 @@ import pytest
 from scratchbench.config.compose import compose_run
 from scratchbench.runner import run
 
-from run_helpers import FAST, REPO, all_runs, client_for
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from run_helpers import FAST, REPO, all_runs, client_for, free_port
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -43,7 +36,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120) -> Non
 @pytest.mark.integration
 def test_run_logged_through_a_real_tracking_server(tiny_root: Path, tmp_path: Path, template_store: Path) -> None:
     shutil.copyfile(template_store, tmp_path / "server.db")  # migrated once per session
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",

@@ -10,6 +10,7 @@ from typing import Sequence
 
 from scratchbench import paths
 from scratchbench.report.collect import RunFilter, parse_tag_filters
+from scratchbench.tracking.store import TrackingError
 
 
 def _split(values: Sequence[str] | None) -> list[str]:
@@ -42,7 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     out = args.out or paths.reports_dir()
     logging.getLogger("tensorflow").addFilter(_not_retracing_notice)
-    report = build_report(out, args.tracking_uri, run_filter, predictions=not args.no_predictions)
+    try:
+        report = build_report(out, args.tracking_uri, run_filter, predictions=not args.no_predictions)
+    except (FileNotFoundError, TrackingError) as exc:  # no store / unreachable server: nothing written
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"report: {len(report.runs)} runs, {len(report.tables)} datasets, {len(report.figures)} figures -> "
           f"{out / 'comparison.html'}", file=sys.stderr)
     return 0

@@ -9,29 +9,38 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable, Mapping, Sequence
 
-from scratchbench import paths
 
 # Param groups that identify a configuration (seed and bookkeeping params excluded).
 _CONFIG_PARAM_PREFIXES = ("model.", "optimizer.", "train.", "dataset.")
 
 
-def default_tracking_uri() -> str:
-    """``$MLFLOW_TRACKING_URI``, else the project's ``sqlite:///<root>/mlflow.db`` (relative paths resolved)."""
+def _params_tracking_uri() -> str | None:
+    """``tracking.uri`` of the project's params.yaml (the store the DVC train stages logged to), if set."""
     try:
-        from scratchbench.tracking.store import resolve_uri
+        from scratchbench.config.compose import read_params
 
-        return resolve_uri(None)
-    except ImportError:
-        return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{paths.project_root() / 'mlflow.db'}"
+        return ((read_params().get("tracking") or {}).get("uri")) or None
+    except (FileNotFoundError, AttributeError, ValueError):
+        return None
+
+
+def default_tracking_uri() -> str:
+    """``$MLFLOW_TRACKING_URI``, else params.yaml ``tracking.uri``, else ``sqlite:///<root>/mlflow.db``."""
+    from scratchbench.tracking.store import resolve_uri
+
+    return resolve_uri(os.environ.get("MLFLOW_TRACKING_URI") or _params_tracking_uri())
 
 
 def check_store(tracking_uri: str) -> None:
-    """A SQLite store must already exist (reading must not silently create an empty one)."""
+    """A SQLite store must already exist (reading must not silently create an empty one); a server must answer."""
+    from scratchbench.tracking.store import check_reachable
+
     if tracking_uri.startswith("sqlite:///"):
         db = tracking_uri[len("sqlite:///"):]
         if db and db != ":memory:" and not os.path.isfile(db):
             raise FileNotFoundError(f"MLflow store {tracking_uri}: database file {db} does not exist "
                                     "(train something first, or pass --tracking-uri)")
+    check_reachable(tracking_uri)
 
 
 @dataclass

@@ -18,6 +18,10 @@ from scratchbench import paths
 
 DB_FILE = "mlflow.db"
 ARTIFACT_DIR = "mlartifacts"
+# MLflow 3's UI opens an experiment in its GenAI view unless this tag says it is for model training
+# (values from the UI's ExperimentKind enum, mlflow/server/js: CUSTOM_MODEL_DEVELOPMENT).
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND_TRAINING = "custom_model_development"
 T = TypeVar("T")
 
 
@@ -101,14 +105,21 @@ def experiment_name(prefix: str, dataset: str) -> str:
 
 
 def get_or_create_experiment(client: Any, name: str) -> str:
-    """Experiment id of ``name``, creating it (race-safe) with artifacts beside a SQLite store."""
+    """Experiment id of ``name``, creating it (race-safe) with artifacts beside a SQLite store.
+
+    The experiment is tagged as a model-training one (older experiments get the tag on first use),
+    so the MLflow UI opens on its runs, metrics and charts.
+    """
     exp = retry(lambda: client.get_experiment_by_name(name))
     if exp is not None:
+        if exp.tags.get(EXPERIMENT_KIND_TAG) is None:
+            retry(lambda: client.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND_TRAINING))
         return exp.experiment_id
     root = artifact_root(client.tracking_uri)
     location = (root / name).as_uri() if root is not None else None
     try:
-        return retry(lambda: client.create_experiment(name, artifact_location=location))
+        return retry(lambda: client.create_experiment(name, artifact_location=location,
+                                                      tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND_TRAINING}))
     except Exception:
         exp = client.get_experiment_by_name(name)  # another worker created it first
         if exp is None:
