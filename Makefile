@@ -27,6 +27,7 @@ report: setup
 	$(UV) run python -m scratchbench.report
 
 ui: setup
+	@echo "open http://127.0.0.1:5000/#/experiments?workflowType=machine_learning (the runs, metrics and charts view)"
 	$(UV) run mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port 5000
 
 # The team's tracking server: PostgreSQL (127.0.0.1:$(PG_PORT), data in $(SERVER_DIR)/pg) + `mlflow server`
