@@ -24,7 +24,7 @@ from scratchbench.tracking import TrackingError
 
 
 _SHOW = ("test_accuracy", "final_loss", "fit_seconds", "new_input_prediction", "max_abs_error", "final_error",
-         "max_derivative_error")
+         "max_derivative_error", "first_loss", "train_set_accuracy", "param_dump_max_abs_diff")
 
 
 def _conf_dir() -> str:
