@@ -46,6 +46,11 @@ def _app(cfg: DictConfig) -> float:
     try:
         result = run(cfg, parent_run_id=parent, job=str(hc.job.num) if sweep else None, raise_on_failure=not sweep,
                      extra_tags=_slurm_tags())
+    except (ConfigError, TrackingError) as exc:  # one clear line, not Hydra's chained tracebacks
+        if sweep:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     except RunKilled:
         if not (sweep and "Slurm" in str(hc.launcher.get("_target_", ""))):
             raise

@@ -85,8 +85,12 @@ def test_wrong_values_fail_naming_key_and_valid_choices(override: str, expect: s
 
 def test_cli_rejects_bad_value_and_unknown_group_before_training(fresh_root: Path) -> None:
     bad = train_cli(fresh_root, "model.dtype=float16", check=False)
-    assert bad.returncode != 0
+    assert bad.returncode == 2
     assert "model.dtype" in bad.stderr and "float32, float64" in bad.stderr
+    layer = train_cli(fresh_root, "model.layers=[{type:dense,units:4,activation:reluu},{units:1,activation:sigmoid}]",
+                      check=False)
+    assert layer.returncode == 2 and "Traceback" not in layer.stderr  # one clear line, exit 2
+    assert layer.stderr.strip().splitlines()[-1].startswith("error: ") and "reluu" in layer.stderr
     unknown = train_cli(fresh_root, "experiment=r99_nope", check=False)
     assert unknown.returncode != 0 and "r11_cat_tanh" in unknown.stderr  # Hydra lists the valid presets
     assert not (fresh_root / "mlflow.db").exists(), "nothing is written before the config is valid"
