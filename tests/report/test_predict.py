@@ -37,12 +37,17 @@ def test_predict_matches_model_on_exact_size_image(in_store, cat_model, tmp_path
     assert sum(out["probabilities"].values()) == pytest.approx(1.0)
 
 
-def test_latest_run_of_experiment_and_resize(in_store, tmp_path, capsys):
+def test_latest_run_of_experiment_and_resize(in_store, cat_model, tmp_path, capsys):
     path = tmp_path / "big.jpg"
     Image.fromarray(np.full((40, 30, 3), 200, np.uint8)).save(path)
     assert main(["--experiment", "r11_cat_tanh", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["run_id"] == in_store.runs["cat_numpy"] and 0.5 <= out["probability"] <= 1.0
+    assert out["run_id"] == in_store.runs["cat_numpy"]
+    x = image_to_features(path, cat_model.spec)  # resized to the model's 8x8x3 input
+    np.testing.assert_allclose(x, 200 / 255, rtol=1e-6)
+    expected = cat_model.predict_proba(x)[0]
+    k = int(np.argmax(expected))
+    assert out["class"] == ["non-cat", "cat"][k] and out["probability"] == pytest.approx(expected[k], abs=1e-6)
 
 
 def test_grayscale_is_converted(cat_model, tmp_path):

@@ -68,8 +68,12 @@ def test_backprop_matches_finite_differences(act, loss, out, bias):
 def test_activation_derivative_table_matches_finite_differences(act):
     z = np.linspace(-3.0, 3.0, 41) + 0.013  # avoid the ReLU kink at 0
     fn = ACTIVATIONS[act]
-    if act == "softmax":
-        return  # softmax's df is the Jacobian diagonal, checked through backprop above
+    if act == "softmax":  # df is the Jacobian's diagonal: d softmax(z)_i / d z_i, one row at a time
+        z = z.reshape(1, -1)
+        eye = np.eye(z.shape[1]) * 1e-6
+        numeric = np.array([(fn.f(z + eye[i])[0, i] - fn.f(z - eye[i])[0, i]) / 2e-6 for i in range(z.shape[1])])
+        np.testing.assert_allclose(fn.df(z)[0], numeric, rtol=1e-6, atol=1e-10)
+        return
     numeric = (fn.f(z + 1e-6) - fn.f(z - 1e-6)) / 2e-6
     np.testing.assert_allclose(fn.df(z), numeric, rtol=1e-6, atol=1e-8)
     if act == "leaky_relu":
