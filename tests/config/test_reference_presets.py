@@ -111,3 +111,19 @@ def test_frameworks_refuse_the_engine_only_rule_by_name(model):
 
     with pytest.raises(ValueError, match="shrink_on_miss.*NumPy engine only"):
         resolve_optimizer(preset("r6_fruits_hue", f"model={model}")["optimizer"])
+
+
+@pytest.mark.parametrize("name", ["r10_moons", "r10_moons_notebook"])
+def test_r10_starts_from_the_texts_own_draws(name):
+    """init_layers(nn_architecture, 2): np.random.seed(2), per layer randn(out, in)*0.1 then randn(out, 1)*0.1."""
+    from scratchbench.scratch.network import Network
+
+    cfg = preset(name)
+    net = Network.from_config(cfg["model"], (2,), 2, seed=cfg["seed"])
+    weights = net.get_weights()
+    np.random.seed(2)
+    for i, layer in enumerate(cfg["model"]["layers"]):
+        w = np.random.randn(layer["output_dim"], layer["input_dim"]) * 0.1
+        b = np.random.randn(layer["output_dim"], 1) * 0.1
+        np.testing.assert_array_equal(weights[2 * i], w.T)
+        np.testing.assert_array_equal(weights[2 * i + 1], b[:, 0])
