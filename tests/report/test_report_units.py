@@ -88,9 +88,9 @@ def test_published_curve_figure(tmp_path):
     from PIL import Image
 
     from scratchbench.report.figures import published_curve
-    from scratchbench.report.reproduction import published_values
+    from scratchbench.report.reproduction import load_checks, published_values
 
-    R7_POOL_PUBLISHED = published_values("r7_mnist_cnn_pool", "val_accuracy")
+    R7_POOL_PUBLISHED = published_values(load_checks(), "r7_mnist_cnn_pool", "val_accuracy")
     assert len(R7_POOL_PUBLISHED) == 10 and R7_POOL_PUBLISHED[-1] == 0.9841  # read from the preset
 
     run = _run("a", "keras_cnn", "0", 0.9, 1.0)

@@ -69,7 +69,7 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
     fig = F.cost_curve(groups, ("r11_cat_tanh", "r11_cat_tanh_intended", "r11_cat_course"), fig_dir / "r11_cost_curve.png")
     if fig:
         figs.append(fig)
-    r7_published = published_values("r7_mnist_cnn_pool", "val_accuracy")
+    r7_published = published_values([r.check for r in report.reproduction], "r7_mnist_cnn_pool", "val_accuracy")
     fig = F.published_curve(groups, "r7_mnist_cnn_pool", r7_published, fig_dir / "r7_pool_val_accuracy.png")
     if fig:
         figs.append(fig)

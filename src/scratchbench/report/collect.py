@@ -267,21 +267,19 @@ def group_runs(runs: Sequence[RunRecord]) -> list[RunGroup]:
         siblings.setdefault(rs[0].group_key, []).append(key)
     out = []
     for gkey, keys in siblings.items():
+        # runs tagged with different preset variants (as written beside "started as <framework>") are
+        # labelled by that tag; otherwise by the params that differ between the sibling configurations
+        by_tag = len({by_config[k][0].tags.get("variant", "") for k in keys}) > 1
         differing: set[str] = set()
-        tag_variants = {by_config[k][0].tags.get("variant", "") for k in keys}
-        if len(tag_variants) > 1:  # e.g. a preset as written beside the engine started as a framework was
-            for key in keys:
-                rs = sorted(by_config[key], key=lambda r: r.seed)
-                out.append(RunGroup(*gkey, runs=rs, variant=rs[0].tags.get("variant", "")))
-            continue
-        if len(keys) > 1:
+        if len(keys) > 1 and not by_tag:
             dicts = [dict(k[-1]) for k in keys]
             names = set().union(*dicts)
             differing = {n for n in names if len({d.get(n) for d in dicts}) > 1}
         for key in keys:
-            params = dict(key[-1])
-            variant = ", ".join(f"{n.split('.')[-1]}={params.get(n, '-')}" for n in sorted(differing))
             rs = sorted(by_config[key], key=lambda r: r.seed)
+            params = dict(key[-1])
+            variant = rs[0].tags.get("variant", "") if by_tag else \
+                ", ".join(f"{n.split('.')[-1]}={params.get(n, '-')}" for n in sorted(differing))
             out.append(RunGroup(*gkey, runs=rs, variant=variant))
     out.sort(key=lambda g: (g.dataset, g.experiment, g.implementation, g.profile, g.variant))
     return out

@@ -115,9 +115,9 @@ def load_checks(conf_dir: Path | None = None) -> list[Check]:
     return checks
 
 
-def published_values(preset: str, metric: str, conf_dir: Path | None = None) -> tuple[float, ...]:
+def published_values(checks: Sequence[Check], preset: str, metric: str) -> tuple[float, ...]:
     """A published per-epoch curve of ``preset`` (e.g. R7's validation accuracy), empty if none."""
-    for check in load_checks(conf_dir):
+    for check in checks:
         if check.preset == preset and check.metric == metric and check.values:
             return check.values
     return ()

@@ -348,7 +348,7 @@ class Network:
             xbuf = np.empty((bs, xs.shape[1]), dtype=xs.dtype) if xs.ndim == 2 else np.empty((bs, *xs.shape[1:]), dtype=xs.dtype)
             ybuf = np.empty((bs, ys.shape[1]), dtype=ys.dtype)
         preds = np.empty(n, dtype=np.int64) if multi else np.empty(n, dtype=bool)  # per-epoch predictions
-        positives = labels == 1
+        targets_true = labels if multi else labels == 1  # what preds are compared with
 
         history: list[dict[str, Any]] = []
         best, best_weights, waited = None, None, 0
@@ -356,6 +356,7 @@ class Network:
             for epoch in range(1, epochs + 1):
                 t0 = time.perf_counter()
                 perm = self._shuffle_rng.permutation(n) if (shuffle and not full_batch) else None
+                truth = targets_true if perm is None else targets_true[perm]  # in this epoch's sample order
                 total = 0.0
                 for batch, start in enumerate(range(0, n, bs)):
                     stop = min(start + bs, n)
@@ -375,15 +376,10 @@ class Network:
                     else:
                         np.greater(a[:, 0], thr, out=preds[start:stop])
                     if gradient_free:
-                        truth = (labels if perm is None else labels[perm])[start:stop] if multi else \
-                            (positives if perm is None else positives[perm])[start:stop]
-                        opt.shrink(params, int(np.count_nonzero(preds[start:stop] != truth)))
+                        opt.shrink(params, int(np.count_nonzero(preds[start:stop] != truth[start:stop])))
                     else:
                         update(params, grads)
-                if multi:
-                    correct = np.count_nonzero(preds == (labels if perm is None else labels[perm]))
-                else:
-                    correct = np.count_nonzero(preds == (positives if perm is None else positives[perm]))
+                correct = np.count_nonzero(preds == truth)
                 record = {
                     "epoch": epoch,
                     "loss": float(total if sum_loss else total / n),
