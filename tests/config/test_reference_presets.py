@@ -5,6 +5,8 @@ Each test here would have failed before the presets were checked against the tex
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -14,8 +16,11 @@ from scratchbench.data import toy
 from scratchbench.report.reproduction import load_checks
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
 def preset(name: str, *overrides: str) -> dict:
-    return validate(compose_run([f"experiment={name}", *overrides]))
+    return validate(compose_run([f"experiment={name}", *overrides], root=REPO))
 
 
 def test_xor3_is_xor_of_the_first_two_inputs_in_the_tutorials_row_order():
