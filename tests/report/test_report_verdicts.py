@@ -59,6 +59,21 @@ def test_rows_per_implementation_and_capped_runs():
     assert empty.verdict == "not run yet"
 
 
+def test_seeds_are_pooled_but_different_configurations_never_are():
+    def run(seed: str, lr: str, value: float) -> RunRecord:
+        rec = _rec("numpy_mlp", value, **{"optimizer.learning_rate": lr, "train.epochs": "10"})
+        rec.run_id, rec.tags["seed"] = f"id-{seed}-{lr}", seed
+        return rec
+
+    rows = build_reproduction([run("0", "0.5", 0.94), run("1", "0.5", 0.96), run("0", "0.01", 0.50)], [_check()])
+    assert [(r.variant, r.ours.n, round(r.ours.mean, 6), r.verdict) for r in rows] == [
+        ("as written (learning_rate=0.01)", 1, 0.5, DIFFERS),       # a sweep's other config: its own row
+        ("as written (learning_rate=0.5)", 2, 0.95, REPRODUCED),    # two seeds of one config: pooled
+    ]
+    (only,) = build_reproduction([run("0", "0.5", 0.94)], [_check()])
+    assert only.variant == "as written"  # a lone configuration is not labelled
+
+
 def test_published_figures_live_only_in_the_presets():
     """One home: no published figure is written in the report code."""
     figures = {f"{c.value:.10g}" for c in load_checks() if c.value is not None and c.value not in (0.0, 1.0)}

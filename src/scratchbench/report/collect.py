@@ -256,6 +256,15 @@ class RunGroup:
         return f"{self.implementation} ({self.experiment}{extra})"
 
 
+def config_labels(keys: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], str]:
+    """For sibling configurations (``RunRecord.config_key``), the params that tell them apart
+    (``"learning_rate=0.1, epochs=50"``); '' for a configuration without siblings."""
+    dicts = [dict(k[-1]) for k in keys]
+    names = set().union(*dicts) if len(keys) > 1 else set()
+    differing = sorted(n for n in names if len({d.get(n) for d in dicts}) > 1)
+    return {k: ", ".join(f"{n.split('.')[-1]}={d.get(n, '-')}" for n in differing) for k, d in zip(keys, dicts)}
+
+
 def group_runs(runs: Sequence[RunRecord]) -> list[RunGroup]:
     """Group runs by configuration (seeds aggregated), sorted by dataset, experiment, implementation."""
     by_config: dict[tuple[Any, ...], list[RunRecord]] = {}
@@ -270,16 +279,10 @@ def group_runs(runs: Sequence[RunRecord]) -> list[RunGroup]:
         # runs tagged with different preset variants (as written beside "started as <framework>") are
         # labelled by that tag; otherwise by the params that differ between the sibling configurations
         by_tag = len({by_config[k][0].tags.get("variant", "") for k in keys}) > 1
-        differing: set[str] = set()
-        if len(keys) > 1 and not by_tag:
-            dicts = [dict(k[-1]) for k in keys]
-            names = set().union(*dicts)
-            differing = {n for n in names if len({d.get(n) for d in dicts}) > 1}
+        labels = {} if by_tag else config_labels(keys)
         for key in keys:
             rs = sorted(by_config[key], key=lambda r: r.seed)
-            params = dict(key[-1])
-            variant = rs[0].tags.get("variant", "") if by_tag else \
-                ", ".join(f"{n.split('.')[-1]}={params.get(n, '-')}" for n in sorted(differing))
+            variant = rs[0].tags.get("variant", "") if by_tag else labels[key]
             out.append(RunGroup(*gkey, runs=rs, variant=variant))
     out.sort(key=lambda g: (g.dataset, g.experiment, g.implementation, g.profile, g.variant))
     return out

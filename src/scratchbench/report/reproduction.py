@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from scratchbench import paths
-from scratchbench.report.collect import Aggregate, RunRecord
+from scratchbench.report.collect import Aggregate, RunRecord, config_labels
 
 REPRODUCED, DIFFERS, NOT_COMPARABLE, NOT_RUN = "reproduced", "differs", "not comparable", "not run yet"
 
@@ -232,10 +232,18 @@ def build_reproduction(runs: Sequence[RunRecord], checks: Sequence[Check] | None
         if not mine:
             rows.append(ReproRow(check, "—", check.variant, None))
             continue
-        keys = sorted({(r.implementation, r.tags.get("variant") or check.variant) for r in mine},
-                      key=lambda k: (k[1] != check.variant, k))
-        for impl, variant in keys:
-            rs = [r for r in mine if r.implementation == impl and (r.tags.get("variant") or check.variant) == variant]
+        # seeds of one configuration are pooled; different configurations (profiles, a swept
+        # learning rate, ...) of one implementation and variant are rows of their own, never averaged
+        configs: dict[tuple[str, str], dict[tuple[Any, ...], list[RunRecord]]] = {}
+        for r in mine:
+            variant = r.tags.get("variant") or check.variant
+            configs.setdefault((r.implementation, variant), {}).setdefault(r.config_key, []).append(r)
+        groups = []
+        for (impl, variant), by_config in configs.items():
+            labels = config_labels(list(by_config))
+            groups += [(variant != check.variant, impl, variant, labels[k], rs) for k, rs in by_config.items()]
+        for _, impl, variant, label, rs in sorted(groups, key=lambda g: g[:4]):
+            shown_variant = f"{variant} ({label})" if label else variant
             ours = Aggregate.of(r.metrics.get(check.metric) for r in rs) if check.metric else None
             profile = ",".join(sorted({r.tags.get("profile", "") for r in rs}))
             verdict, why = judge(check, impl, ours, cap_note(rs), profile)
@@ -243,7 +251,7 @@ def build_reproduction(runs: Sequence[RunRecord], checks: Sequence[Check] | None
                 # a diagnostic run (e.g. the engine started as a framework was): shown, not judged
                 verdict, why = NOT_COMPARABLE, f"a diagnostic run ({variant}), shown beside the figure"
             shown = "— (figure)" if rs[0].tags.get("task") == "activations" else impl
-            rows.append(ReproRow(check, shown, variant, ours, [r.run_id for r in rs], verdict, why))
+            rows.append(ReproRow(check, shown, shown_variant, ours, [r.run_id for r in rs], verdict, why))
     return rows
 
 
