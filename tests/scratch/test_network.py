@@ -228,3 +228,22 @@ def test_integer_options_accept_numpy_ints_and_reject_bad_values():
         mlp().fit(x, y, epochs=1, early_stopping_patience=0)
     with pytest.raises(ValueError, match="give both x_val and y_val"):
         mlp().fit(x, y, epochs=1, x_val=x)
+
+
+@pytest.mark.parametrize("layers,loss", [
+    ([{"units": 8, "activation": "tanh"}, {"units": 3, "activation": "softmax"}], "categorical_crossentropy"),  # fused head
+    ([{"units": 8, "activation": "sigmoid"}, {"units": 3, "activation": "sigmoid"}], "mse"),  # generic loss gradient
+])
+def test_after_a_plain_sgd_step_the_gradients_are_dL_dtheta_not_lr_times_it(layers, loss):
+    """The learning rate lives in the optimizer: ``layer.grads`` after ``fit`` is the gradient at the
+    weights before the step, and the step moved each weight by exactly ``lr`` times it."""
+    x, y = blobs(n=30)
+    cfg = {"layers": layers, "loss": loss, "dtype": "float64"}
+    net = Network.from_config(cfg, (4,), 3, 0)
+    before = net.get_weights()
+    _, expected = Network.from_config(cfg, (4,), 3, 0).loss_and_grads(x, y)  # same initial weights
+    net.fit(x, y, epochs=1, batch_size=None, optimizer={"name": "sgd", "learning_rate": 0.3})
+    grads = [layer.grads[k] for layer in net.layers for k in layer.params]
+    for g, e, w0, w1 in zip(grads, expected, before, net.get_weights(), strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(w0 - w1, 0.3 * e, rtol=1e-10, atol=1e-15)

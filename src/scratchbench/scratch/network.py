@@ -29,7 +29,7 @@ import numpy as np
 from .architecture import ArchitectureError, build_layers, normalize_layers
 from .layers import Activation, _Buffers
 from .losses import FUSED_HEADS, LOSSES, check_loss
-from .optimizers import SGD, Optimizer, make_optimizer
+from .optimizers import Optimizer, make_optimizer
 
 INPUT_SCALINGS = ("none", "unit", "r5")
 DTYPES = ("float32", "float64")
@@ -257,22 +257,20 @@ class Network:
         return self._labels_from_output(self.forward(x))
 
     # training ------------------------------------------------------------------------------
-    def _step(self, xb: np.ndarray, yb: np.ndarray, scale: float = 1.0) -> tuple[float, np.ndarray]:
-        """Forward, loss, backward (fills every layer's ``grads`` with ``scale * dL/dparam``); returns (loss, output)."""
+    def _step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
+        """Forward, loss, backward (fills every layer's ``grads`` with dL/dparam); returns (loss, output)."""
         h = xb
         for layer in self._body:
             h = layer.forward(h, training=True)
         g = self._buf.get("g", h.shape, h.dtype)
         if self._head is not None:
             a = self._buf.get("a", h.shape, h.dtype)
-            loss = self._head(h, yb, a, g, scale)
+            loss = self._head(h, yb, a, g)
         else:
             a = h
             fn = LOSSES[self.loss_name]
             loss = fn.value(a, yb)
             fn.grad(a, yb, g)
-            if scale != 1.0:
-                g *= scale
         for layer in reversed(self._body):
             g = layer.backward(g)
         return loss, a
@@ -337,9 +335,6 @@ class Network:
             val = (self.prepare_x(x_val), self.encode_targets(y_val)[1])
         opt = make_optimizer(optimizer)
         gradient_free = not opt.uses_gradients  # R6's shrink-on-miss rule: forward pass only
-        prescaled = isinstance(opt, SGD)  # fold the learning rate into the output gradient
-        scale = opt.learning_rate if prescaled else 1.0
-        update = opt.step_prescaled if prescaled else opt.step
         params, grads = [self._flat_params], [self._flat_grads]  # every parameter, one update
         sum_loss = self.loss_name in ("sse", "sse_plain")
         multi = self.output_units > 1
@@ -366,7 +361,7 @@ class Network:
                         idx, m = perm[start:stop], stop - start
                         xb = xs.take(idx, axis=0, out=xbuf[:m], mode="clip")
                         yb = ys.take(idx, axis=0, out=ybuf[:m], mode="clip")
-                    loss, a = self._forward_loss(xb, yb) if gradient_free else self._step(xb, yb, scale)
+                    loss, a = self._forward_loss(xb, yb) if gradient_free else self._step(xb, yb)
                     if not math.isfinite(loss):
                         raise TrainingDivergedError(f"training diverged: loss is {loss} at epoch {epoch}, batch {batch} (try a smaller learning rate)")
                     total += loss if sum_loss else loss * (stop - start)
@@ -378,7 +373,7 @@ class Network:
                     if gradient_free:
                         opt.shrink(params, int(np.count_nonzero(preds[start:stop] != truth[start:stop])))
                     else:
-                        update(params, grads)
+                        opt.step(params, grads)
                 correct = np.count_nonzero(preds == truth)
                 record = {
                     "epoch": epoch,

@@ -22,24 +22,18 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Plain gradient descent: ``p -= lr * g``.
-
-    ``step_prescaled`` is the same update for gradients already multiplied by ``lr``
-    (the network folds ``lr`` into the output gradient: one in-place op per array less).
-    """
+    """Plain gradient descent: ``θ -= lr * g``."""
 
     def __init__(self, learning_rate: float = 0.01) -> None:
         self.learning_rate = float(learning_rate)
-
-    def step_prescaled(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        for p, g in zip(params, grads):
-            p -= g
+        self.step_size: list[np.ndarray] | None = None  # lr * g, kept apart so the gradients stay dL/dθ
 
     def step(self, params, grads):
-        lr = self.learning_rate
-        for p, g in zip(params, grads):
-            g *= lr
-            p -= g
+        if self.step_size is None:
+            self.step_size = [np.empty_like(p) for p in params]
+        for p, g, u in zip(params, grads, self.step_size):
+            np.multiply(self.learning_rate, g, out=u)
+            p -= u
 
 
 class Momentum(Optimizer):
