@@ -1,9 +1,15 @@
 """Optimizers updating parameter arrays in place: plain gradient descent, momentum, Adam, and
 R6's gradient-free shrink-on-miss rule.
 
-Formulas follow Keras so a Keras twin with the same initial weights follows the same path:
-momentum ``v = m v - lr g; p += v``; Adam ``p -= lr sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)``.
-``step`` may overwrite the gradient arrays (they are scratch space).
+Each ``step`` reads as its formula (``g`` = dL/dθ, left untouched: the gradients keep meaning
+gradients) and follows Keras, so a Keras twin with the same initial weights takes the same steps:
+
+- SGD: ``θ -= lr g``
+- momentum: ``v = μ v - lr g; θ += v`` (Nesterov: ``θ += μ v - lr g``)
+- Adam: ``m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²; θ -= lr m̂ / (√v̂ + ε̂)`` with
+  ``m̂ = m / (1-β1^t)``, ``v̂ = v / (1-β2^t)`` and Keras' ``ε̂ = ε / √(1-β2^t)``.
+
+Temporaries (``lr g``, ``g²``, ...) go to buffers made on the first step, so a step allocates nothing.
 """
 
 from __future__ import annotations
@@ -46,16 +52,17 @@ class Momentum(Optimizer):
     def step(self, params, grads):
         if self.velocity is None:
             self.velocity = [np.zeros_like(p) for p in params]
+            self._lr_g = [np.empty_like(p) for p in params]
         lr, mu = self.learning_rate, self.momentum
-        for p, g, v in zip(params, grads, self.velocity):
+        for p, g, v, lr_g in zip(params, grads, self.velocity, self._lr_g):
+            np.multiply(lr, g, out=lr_g)
             v *= mu
-            g *= lr
-            v -= g
+            v -= lr_g  # v = μ v - lr g
             if self.nesterov:
                 p += mu * v
-                p -= g
+                p -= lr_g  # θ += μ v - lr g
             else:
-                p += v
+                p += v  # θ += v
 
 
 class Adam(Optimizer):
@@ -71,20 +78,20 @@ class Adam(Optimizer):
             self.v = [np.zeros_like(p) for p in params]
             self._tmp = [np.empty_like(p) for p in params]
         self.t += 1
-        b1, b2 = self.beta_1, self.beta_2
-        alpha = self.learning_rate * np.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
-        for p, g, m, v, t in zip(params, grads, self.m, self.v, self._tmp):  # no allocation per step
+        lr, b1, b2 = self.learning_rate, self.beta_1, self.beta_2
+        c1, c2 = 1.0 - b1**self.t, 1.0 - b2**self.t  # bias corrections
+        eps_hat = self.epsilon / np.sqrt(c2)
+        for p, g, m, v, t in zip(params, grads, self.m, self.v, self._tmp):
             m *= b1
-            np.multiply(g, 1.0 - b1, out=t)
-            m += t
-            g *= g
-            g *= 1.0 - b2
+            m += np.multiply(1.0 - b1, g, out=t)  # m = β1 m + (1-β1) g
             v *= b2
-            v += g
-            np.sqrt(v, out=t)
-            t += self.epsilon
+            np.multiply(g, g, out=t)
+            v += np.multiply(1.0 - b2, t, out=t)  # v = β2 v + (1-β2) g²
+            np.divide(v, c2, out=t)
+            np.sqrt(t, out=t)
+            t += eps_hat  # √v̂ + ε̂
             np.divide(m, t, out=t)
-            t *= alpha
+            t *= lr / c1  # lr m̂ / (√v̂ + ε̂)
             p -= t
 
 
