@@ -27,9 +27,12 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .architecture import ArchitectureError, build_layers, normalize_layers
-from .layers import Activation, _Buffers
+from .early_stopping import EarlyStopping
+from .layer import Buffers
+from .layers import Activation
 from .losses import FUSED_HEADS, LOSSES, check_loss
 from .optimizers import Optimizer, make_optimizer
+from .targets import encode_labels, two_class_proba
 
 INPUT_SCALINGS = ("none", "unit", "r5")
 DTYPES = ("float32", "float64")
@@ -110,7 +113,7 @@ class Network:
         self._body = self.layers[:-1] if self._head else self.layers
         if self._body and hasattr(self._body[0], "params") and self._body[0].params:
             self._body[0].needs_input_grad = False
-        self._buf = _Buffers()
+        self._buf = Buffers()
 
     # construction --------------------------------------------------------------------------
     @classmethod
@@ -204,16 +207,7 @@ class Network:
         y = np.asarray(y)
         k = self.output_units
         if y.dtype.kind in "iub" and y.ndim == 1:
-            labels = y.astype(np.int64)
-            n_classes = max(k, 2)
-            if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-                raise ValueError(f"y: labels must lie in [0, {n_classes - 1}] for {k} output unit(s), got range [{labels.min()}, {labels.max()}]")
-            targets = np.full((y.shape[0], k), self.target_off, dtype=self.dtype)
-            if k == 1:
-                targets[labels == 1, 0] = self.target_on
-            else:
-                targets[np.arange(y.shape[0]), labels] = self.target_on
-            return targets, labels
+            return encode_labels(y, k, self.target_on, self.target_off, self.dtype), y.astype(np.int64)
         if y.dtype.kind not in "fiub":
             raise ValueError(f"y: expected integer labels (N,) or float targets (N, {k}), got dtype {y.dtype}")
         if y.ndim == 1 and k == 1:
@@ -241,11 +235,7 @@ class Network:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Output activations; a single output unit becomes two columns ``[1 - p, p]``."""
-        a = self.forward(x)
-        if self.output_units == 1:
-            p = np.clip(a[:, 0], 0.0, 1.0)
-            return np.stack([1.0 - p, p], axis=1)
-        return a
+        return two_class_proba(self.forward(x))
 
     def _labels_from_output(self, a: np.ndarray) -> np.ndarray:
         if self.output_units == 1:
@@ -319,8 +309,7 @@ class Network:
         """
         epochs = _as_int(epochs, "train.epochs", minimum=0)
         batch_size = None if batch_size is None else _as_int(batch_size, "train.batch_size", minimum=1, extra=" or null (full batch)")
-        if early_stopping_patience is not None:
-            early_stopping_patience = _as_int(early_stopping_patience, "train.early_stopping_patience", minimum=1, extra=" or null")
+        stopper = EarlyStopping(early_stopping_patience, self.get_weights, self.set_weights)
         if (x_val is None) != (y_val is None):
             raise ValueError("fit: give both x_val and y_val, or neither")
         xs = self.prepare_x(x)
@@ -346,7 +335,6 @@ class Network:
         targets_true = labels if multi else labels == 1  # what preds are compared with
 
         history: list[dict[str, Any]] = []
-        best, best_weights, waited = None, None, 0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             for epoch in range(1, epochs + 1):
                 t0 = time.perf_counter()
@@ -388,15 +376,8 @@ class Network:
                 history.append(record)
                 if callback is not None:
                     callback(dict(record))
-                if early_stopping_patience:
-                    score = record["val_accuracy"] if val is not None else -record["loss"]
-                    if best is None or score > best:
-                        best, best_weights, waited = score, self.get_weights(), 0
-                    else:
-                        waited += 1
-                        if waited >= early_stopping_patience:
-                            self.set_weights(best_weights)
-                            break
+                if stopper.update(record["loss"], record["val_accuracy"]):
+                    break
         return history
 
     # persistence ---------------------------------------------------------------------------

@@ -30,7 +30,7 @@ class Optimizer:
 class SGD(Optimizer):
     """Plain gradient descent: ``θ -= lr * g``."""
 
-    def __init__(self, learning_rate: float = 0.01) -> None:
+    def __init__(self, learning_rate: float) -> None:
         self.learning_rate = float(learning_rate)
         self.step_size: list[np.ndarray] | None = None  # lr * g, kept apart so the gradients stay dL/dθ
 
@@ -45,7 +45,7 @@ class SGD(Optimizer):
 class Momentum(Optimizer):
     """Gradient descent with (Keras-style, optionally Nesterov) momentum."""
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.9, nesterov: bool = False) -> None:
+    def __init__(self, learning_rate: float, momentum: float, nesterov: bool = False) -> None:
         self.learning_rate, self.momentum, self.nesterov = float(learning_rate), float(momentum), bool(nesterov)
         self.velocity: list[np.ndarray] | None = None
 
@@ -66,7 +66,7 @@ class Momentum(Optimizer):
 
 
 class Adam(Optimizer):
-    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7) -> None:
+    def __init__(self, learning_rate: float, beta_1: float, beta_2: float, epsilon: float) -> None:
         self.learning_rate, self.beta_1, self.beta_2, self.epsilon = map(float, (learning_rate, beta_1, beta_2, epsilon))
         self.t = 0
         self.m: list[np.ndarray] | None = None
@@ -104,7 +104,7 @@ class ShrinkOnMiss(Optimizer):
 
     uses_gradients = False
 
-    def __init__(self, learning_rate: float = 0.001) -> None:
+    def __init__(self, learning_rate: float) -> None:
         self.learning_rate = float(learning_rate)
 
     def shrink(self, params: list[np.ndarray], misses: int) -> None:
@@ -116,41 +116,58 @@ class ShrinkOnMiss(Optimizer):
         raise TypeError("shrink_on_miss uses no gradients: call shrink(params, misses)")
 
 
+# The one home of the optimizers' defaults (the other implementations read them through
+# ``optimizer_settings``); a row lists every option its optimizer takes.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "sgd": {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False},
+    "momentum": {"learning_rate": 0.01, "momentum": 0.9, "nesterov": False},
+    "adam": {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
+    "shrink_on_miss": {"learning_rate": 0.001},
+}
+OPTIMIZERS = tuple(DEFAULTS)
 _ALLOWED = {"name", "learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon"}
-OPTIMIZERS = ("sgd", "momentum", "adam", "shrink_on_miss")
+
+
+def optimizer_settings(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Validated settings ``{name, <options of that optimizer>}`` from the config, ``DEFAULTS`` filling the gaps.
+
+    Options another optimizer takes (a composed config carries them all) are ignored.
+    """
+    cfg = dict(cfg or {"name": "sgd"})
+    name = cfg.get("name") or "sgd"
+    if name not in DEFAULTS:
+        raise ValueError(f"optimizer.name: unknown optimizer {name!r}; valid names: {', '.join(OPTIMIZERS)}")
+    extra = set(cfg) - _ALLOWED
+    if extra:
+        raise ValueError(f"optimizer: unknown option(s) {sorted(extra)}; allowed: {sorted(_ALLOWED)}")
+    settings: dict[str, Any] = {"name": name, **DEFAULTS[name]}
+    for key, default in DEFAULTS[name].items():
+        value = cfg.get(key)
+        if value is None:
+            continue
+        if isinstance(default, bool):
+            settings[key] = bool(value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            settings[key] = float(value)
+        else:
+            raise ValueError(f"optimizer.{key}: expected a number, got {value!r}")
+    if not settings["learning_rate"] > 0:
+        raise ValueError(f"optimizer.learning_rate: must be > 0, got {settings['learning_rate']}")
+    return settings
 
 
 def make_optimizer(cfg: Mapping[str, Any] | Optimizer | None) -> Optimizer:
-    """Build an optimizer from ``{name: sgd|momentum|adam, learning_rate, momentum, beta_1, beta_2, epsilon}``.
+    """Build an optimizer from ``{name: sgd|momentum|adam|shrink_on_miss, learning_rate, ...}`` (see ``DEFAULTS``).
 
     ``sgd`` with a non-zero ``momentum`` is momentum SGD (as Keras' ``SGD``).
     """
     if isinstance(cfg, Optimizer):
         return cfg
-    cfg = dict(cfg or {"name": "sgd"})
-    name = cfg.get("name", "sgd")
-    if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer.name: unknown optimizer {name!r}; valid names: {', '.join(OPTIMIZERS)}")
-    extra = set(cfg) - _ALLOWED
-    if extra:
-        raise ValueError(f"optimizer: unknown option(s) {sorted(extra)}; allowed: {sorted(_ALLOWED)}")
-    for key in ("learning_rate", "momentum", "beta_1", "beta_2", "epsilon"):
-        if cfg.get(key) is not None and not isinstance(cfg[key], (int, float)):
-            raise ValueError(f"optimizer.{key}: expected a number, got {cfg[key]!r}")
-    lr = cfg.get("learning_rate")
-    lr = (0.001 if name in ("adam", "shrink_on_miss") else 0.01) if lr is None else lr
-    if not lr > 0:
-        raise ValueError(f"optimizer.learning_rate: must be > 0, got {lr}")
-    def get(key: str, default: float) -> float:
-        return default if cfg.get(key) is None else float(cfg[key])
-
-    if name == "shrink_on_miss":
-        return ShrinkOnMiss(lr)
-    if name == "adam":
-        return Adam(lr, get("beta_1", 0.9), get("beta_2", 0.999), get("epsilon", 1e-7))
-    if name == "momentum":
-        return Momentum(lr, get("momentum", 0.9), bool(cfg.get("nesterov", False)))
-    mom = get("momentum", 0.0)
-    if mom:
-        return Momentum(lr, mom, bool(cfg.get("nesterov", False)))
-    return SGD(lr)
+    o = optimizer_settings(cfg)
+    if o["name"] == "shrink_on_miss":
+        return ShrinkOnMiss(o["learning_rate"])
+    if o["name"] == "adam":
+        return Adam(o["learning_rate"], o["beta_1"], o["beta_2"], o["epsilon"])
+    if o["momentum"]:
+        return Momentum(o["learning_rate"], o["momentum"], o["nesterov"])
+    return SGD(o["learning_rate"])
