@@ -11,6 +11,8 @@ from scratchbench.bench.__main__ import main as bench_main
 from scratchbench.bench.floor import dense_epoch_flops, dense_step_shapes, gemm_flops, measure_gemm_rate
 from scratchbench.models.numpy_net import cores
 
+from scratch_helpers import preset_layers
+
 
 def test_bench_mlp_writes_the_contract_json(tmp_path, capsys):
     out = tmp_path / "mlp.json"
@@ -63,7 +65,7 @@ def test_floor_flops_recomputed_from_the_architecture_match_a_hand_count():
     mlp = normalize_layers({"layers": [{"units": 100, "activation": "sigmoid"}, {"units": 10, "activation": "softmax"}]}, (784,), 10)
     assert training_flops_per_sample(mlp) == 2 * (2 * 784 * 100 + 3 * 100 * 10) == 319_600
     assert training_flops_per_sample(mlp) * 60000 == dense_epoch_flops(60000, [784, 100, 10])
-    r7 = normalize_layers(cnn.MODEL_CFG, (28, 28, 1), 10)
+    r7 = normalize_layers({"layers": preset_layers("r7_mnist_cnn")}, (28, 28, 1), 10)
     # conv1 26*26 positions x 3*3*1 inputs x 64 filters; conv2 24*24 x 3*3*64 x 32; dense 24*24*32 x 10
     conv1, conv2, dense = 26 * 26 * 9 * 64, 24 * 24 * 576 * 32, 18432 * 10
     hand = 2 * (2 * conv1 + 3 * conv2 + 3 * dense)  # conv1 is first: forward and dW only
