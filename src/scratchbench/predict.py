@@ -7,7 +7,6 @@ model's input (unless ``--no-resize``) and the class and its probability are pri
 
 from __future__ import annotations
 
-import argparse
 import json
 import pickle
 import sys
@@ -181,7 +180,9 @@ def predict_image(model: RunModel, image: Path, resize: bool = True) -> tuple[st
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="scratchbench-predict", description=__doc__.splitlines()[0])
+    from scratchbench.config.cli import ArgumentParser, check_choices
+
+    ap = ArgumentParser(prog="scratchbench-predict", description=__doc__.splitlines()[0])
     who = ap.add_mutually_exclusive_group(required=True)
     who.add_argument("--run-id", help="MLflow run id whose model/ artifact to use")
     who.add_argument("--experiment", help="use the latest finished run of this preset, e.g. r11_cat_tanh")
@@ -191,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print a JSON object instead of a sentence")
     args = ap.parse_args(argv)
     try:
+        if args.experiment:
+            check_choices("--experiment", [args.experiment], "experiment")
         run_id = args.run_id or latest_run_id(args.experiment, args.tracking_uri)
         model = load_run_model(run_id, args.tracking_uri)
         label, prob, probs = predict_image(model, args.image, resize=not args.no_resize)
