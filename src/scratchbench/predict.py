@@ -62,8 +62,7 @@ def _client(tracking_uri: str | None):
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from mlflow.tracking import MlflowClient
 
-    from scratchbench.report.collect import default_tracking_uri
-    from scratchbench.tracking.store import check_reachable
+    from scratchbench.tracking.store import check_reachable, default_tracking_uri
 
     uri = tracking_uri or default_tracking_uri()
     check_reachable(uri)  # an unreachable server: one clear error, not minutes of HTTP retries

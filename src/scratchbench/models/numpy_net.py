@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from scratchbench.models.adapter import model_input_shape
-from scratchbench.models.arch import SPATIAL, reject_layers
+from scratchbench.models.arch import SPATIAL, macs_per_sample, reject_layers
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split
 
 _RECORD_KEYS = ("epoch", "loss", "train_accuracy", "val_accuracy", "epoch_seconds")
@@ -111,8 +111,6 @@ class NumpyMLP(_NumpyBase):
         reject_layers(self.name, model_cfg, SPATIAL, "numpy_cnn")
 
     def build(self, cfg: Mapping[str, Any], spec: DataSpec) -> None:
-        from scratchbench.experiment.caps import macs_per_sample
-
         super().build(cfg, spec)
         self._macs = macs_per_sample(self.net.canonical)
         self._used: dict[str, int] = {}  # phase -> BLAS threads chosen

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 
 from scratchbench.report import figures as F
-from scratchbench.report.collect import (RunFilter, RunGroup, RunRecord, count_unfinished, default_tracking_uri,
+from scratchbench.report.collect import (RunFilter, RunGroup, RunRecord, count_unfinished,
                                          group_runs, load_histories, load_runs)
 from scratchbench.report.reproduction import ReproRow, build_reproduction, published_values, verdict_counts
 from scratchbench.report.tables import Table, build_tables, seconds_per_epoch
+from scratchbench.tracking.store import default_tracking_uri
 
 OUTPUT_FILES = ("comparison.md", "comparison.html", "metrics.json")
 
