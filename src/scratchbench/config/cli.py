@@ -22,9 +22,15 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}; valid options: {', '.join(options)}\n")
 
 
-def group_choices(group: str, root: Path | None = None) -> list[str]:
+def code_conf_dir() -> Path:
+    """``conf/`` of the checkout holding this code, else of the project root."""
+    here = Path(__file__).resolve().parents[3] / "conf"
+    return here if here.is_dir() else conf_dir()
+
+
+def group_choices(group: str) -> list[str]:
     """The option names of a ``conf/<group>/`` (``experiment``, ``model``, ``dataset``, ...)."""
-    return sorted(p.stem for p in (conf_dir(root) / group).glob("*.yaml"))
+    return sorted(p.stem for p in (code_conf_dir() / group).glob("*.yaml"))
 
 
 def check_choices(option: str, values: Iterable[str], group: str) -> None:
@@ -32,7 +38,7 @@ def check_choices(option: str, values: Iterable[str], group: str) -> None:
     valid = group_choices(group)
     for value in values:
         if value not in valid:
-            raise ConfigError(f"{option} {value!r} is not a {group} in conf/{group}/; valid: {', '.join(valid)}")
+            raise ConfigError(f"{option} {value!r}: no such {group} (conf/{group}/); valid: {', '.join(valid)}")
 
 
 def _one_line(message: str) -> str:
@@ -86,7 +92,7 @@ def check_hydra_command_line(argv: Sequence[str], conf: str | Path | None = None
         jobs = _job_overrides(argv)
         if jobs is None:
             return
-        with initialize_config_dir(str(Path(conf or conf_dir()).resolve()), version_base=None):
+        with initialize_config_dir(str(Path(conf or code_conf_dir()).resolve()), version_base=None):
             for overrides in jobs:
                 validate(compose(config_name=CONFIG_NAME, overrides=overrides))
     except (HydraException, OmegaConfBaseException) as exc:

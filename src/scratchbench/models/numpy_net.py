@@ -82,8 +82,19 @@ class _NumpyBase(Implementation):
     def save(self, path: Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        written = self.net.save(path)
-        return Path(written) if written is not None else path.with_suffix(".npz")
+        return self.net.save(path)
+
+    @classmethod
+    def load(cls, path: Path) -> "_NumpyBase":
+        from scratchbench.scratch.network import Network
+
+        self = cls.__new__(cls)
+        self.net = Network.load(path)
+        self._restored()
+        return self
+
+    def _restored(self) -> None:
+        """Set what ``build`` sets beside the network (a loaded model predicts without ``build``)."""
 
     def weights(self) -> list[np.ndarray] | None:
         return self.net.get_weights()
@@ -112,6 +123,9 @@ class NumpyMLP(_NumpyBase):
 
     def build(self, cfg: Mapping[str, Any], spec: DataSpec) -> None:
         super().build(cfg, spec)
+        self._restored()
+
+    def _restored(self) -> None:
         self._macs = macs_per_sample(self.net.canonical)
         self._used: dict[str, int] = {}  # phase -> BLAS threads chosen
 
