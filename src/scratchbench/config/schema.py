@@ -254,6 +254,22 @@ class PublishedConfig:
     reason: Optional[Any] = None  # why it differs / is not comparable: text, or {implementation: text}
 
 
+class FigureKind(str, Enum):
+    cost_curve = "cost_curve"  # training cost per iteration of `presets` (default: this one)
+    published_curve = "published_curve"  # the published per-epoch `metric` against ours
+    decision_boundary = "decision_boundary"  # each implementation's probability over the plane (2-D data)
+
+
+@dataclass
+class FigureConfig:
+    """A preset-specific figure of the report (``report/build.py`` draws what presets declare)."""
+
+    kind: FigureKind = MISSING
+    file: str = MISSING  # PNG name under reports/figures/
+    presets: Optional[List[str]] = None  # cost_curve: the presets overlaid
+    metric: Optional[str] = None  # published_curve: the metric compared
+
+
 @dataclass
 class ExperimentConfig:
     name: str = MISSING
@@ -264,6 +280,7 @@ class ExperimentConfig:
     published: List[PublishedConfig] = MISSING
     note: Optional[str] = MISSING
     probes: List[ProbeConfig] = MISSING
+    figures: List[FigureConfig] = MISSING
     activations: List[Activation] = MISSING
     leaky_alpha: float = MISSING
     z_min: float = MISSING
