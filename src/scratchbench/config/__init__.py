@@ -66,6 +66,11 @@ def validate(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     except OmegaConfBaseException as exc:
         raise _config_error(exc) from None
     model = out["model"]
+    from scratchbench.models.registry import names
+
+    if model["name"] not in names():
+        raise ConfigError(f"invalid config value at 'model.name': {model['name']!r}; valid: {', '.join(names())} "
+                          "(one per conf/model/<name>.yaml)")
     if model["layers"] is not None:
         model["layers"] = [_drop_none({k: _drop_none(v) if isinstance(v, dict) else v for k, v in layer.items()})
                            for layer in model["layers"]]

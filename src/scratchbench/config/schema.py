@@ -16,15 +16,6 @@ from typing import Any, Dict, List, Optional
 from omegaconf import MISSING
 
 
-class ModelName(str, Enum):
-    numpy_mlp = "numpy_mlp"
-    numpy_cnn = "numpy_cnn"
-    keras_mlp = "keras_mlp"
-    keras_cnn = "keras_cnn"
-    sklearn_mlp = "sklearn_mlp"
-    pybrain = "pybrain"
-
-
 class DatasetName(str, Enum):
     mnist = "mnist"
     catvnoncat = "catvnoncat"
@@ -167,7 +158,8 @@ class LayerConfig:
 
 @dataclass
 class ModelConfig:
-    name: ModelName = MISSING
+    name: str = MISSING  # a conf/model/<name>.yaml (checked in validate: choices come from conf/model/)
+    implementation: str = MISSING  # module:Class of the Implementation
     input_kind: InputKind = MISSING
     layers: Optional[List[LayerConfig]] = MISSING
     layers_dims: Optional[List[int]] = MISSING

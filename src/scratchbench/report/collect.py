@@ -14,6 +14,7 @@ from scratchbench.tracking.store import default_tracking_uri  # noqa: F401  (the
 
 # Param groups that identify a configuration (seed and bookkeeping params excluded).
 _CONFIG_PARAM_PREFIXES = ("model.", "optimizer.", "train.", "dataset.")
+_NOT_CONFIG_PARAMS = ("model.implementation",)  # the implementation's class path: keyed by the implementation tag
 
 
 def check_store(tracking_uri: str) -> None:
@@ -80,7 +81,8 @@ class RunRecord:
     @cached_property
     def config_key(self) -> tuple[Any, ...]:
         """Identity of the configuration, seed excluded: same key = repeats of one setup."""
-        fixed = tuple(sorted((k, v) for k, v in self.params.items() if k.startswith(_CONFIG_PARAM_PREFIXES)))
+        fixed = tuple(sorted((k, v) for k, v in self.params.items()
+                             if k.startswith(_CONFIG_PARAM_PREFIXES) and k not in _NOT_CONFIG_PARAMS))
         return (self.experiment, self.dataset, self.implementation, self.tags.get("profile", ""),
                 self.tags.get("variant", ""), fixed)
 
