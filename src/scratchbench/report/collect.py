@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable, Mapping, Sequence
 
-from scratchbench.tracking.store import default_tracking_uri  # noqa: F401  (the report's default store)
+from scratchbench.tracking.store import default_tracking_uri
 
 
 # Param groups that identify a configuration (seed and bookkeeping params excluded).
