@@ -7,9 +7,7 @@ model's input (unless ``--no-resize``) and the class and its probability are pri
 
 from __future__ import annotations
 
-import argparse
 import json
-import pickle
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -49,9 +47,7 @@ class RunModel:
         kind = model.get("input_kind") or input_kind(self.implementation)
         x = adapt_x(np.asarray(x_stored), self.spec, kind, model.get("input_scaling", "none"),
                     model.get("dtype", "float32"))
-        from scratchbench.scratch.targets import two_class_proba
-
-        return two_class_proba(np.asarray(self._proba(x), dtype=np.float64))
+        return np.asarray(self._proba(x), dtype=np.float64)  # (N, n_classes): the Implementation contract
 
 
 def _client(tracking_uri: str | None):
@@ -60,8 +56,7 @@ def _client(tracking_uri: str | None):
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from mlflow.tracking import MlflowClient
 
-    from scratchbench.report.collect import default_tracking_uri
-    from scratchbench.tracking.store import check_reachable
+    from scratchbench.tracking.store import check_reachable, default_tracking_uri
 
     uri = tracking_uri or default_tracking_uri()
     check_reachable(uri)  # an unreachable server: one clear error, not minutes of HTTP retries
@@ -82,31 +77,14 @@ def latest_run_id(experiment: str, tracking_uri: str | None = None) -> str:
     return runs[0].info.run_id
 
 
-def _load_model_file(impl: str, files: list[Path], cfg: dict[str, Any], spec: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """Return a predict-proba callable for the saved model files of implementation ``impl``."""
+def _load_model(impl: str, files: list[Path]) -> Callable[[np.ndarray], np.ndarray]:
+    """The predict-proba of the model file the run's ``model/`` artifact holds (``Implementation.load``)."""
     from scratchbench.models.registry import implementation_class
 
-    model_files = [f for f in files if f.suffix in (".npz", ".pkl", ".keras", ".h5", ".json", ".joblib")]
-    if not model_files:
-        raise PredictError(f"run's model/ artifact holds no model file (found: {[f.name for f in files]})")
-    main = next((f for f in model_files if f.suffix != ".json"), model_files[0])
-    loader = getattr(implementation_class(impl), "load", None)
-    if callable(loader):  # an implementation that restores itself
-        return loader(main).predict_proba
-    if main.suffix == ".npz":
-        from scratchbench.scratch.network import Network
-
-        return Network.load(main).predict_proba
-    if main.suffix in (".pkl", ".joblib"):
-        with open(main, "rb") as fh:
-            obj = pickle.load(fh)  # our own run artifact, written by Implementation.save
-        return obj.predict_proba
-    if main.suffix in (".keras", ".h5"):
-        import keras
-
-        net = keras.saving.load_model(main, compile=False)
-        return lambda x: net.predict(x, verbose=0)
-    raise PredictError(f"cannot load {main.name} for implementation {impl!r}: unknown model file type")
+    if len(files) != 1:
+        raise PredictError(f"run's model/ artifact should hold the one file Implementation.save wrote, "
+                           f"found: {[f.name for f in files]}")
+    return implementation_class(impl).load(files[0]).predict_proba
 
 
 def load_run_model(run_id: str, tracking_uri: str | None = None) -> RunModel:
@@ -137,7 +115,7 @@ def load_run_model(run_id: str, tracking_uri: str | None = None) -> RunModel:
         raise PredictError(f"run {run_id} has no 'model' artifact (was it trained with model saving on?)") from exc
     files = sorted(p for p in model_dir.rglob("*") if p.is_file()) if model_dir.is_dir() else [model_dir]
     spec = data_spec(load_features(dataset))
-    proba = _load_model_file(impl, files, cfg, spec)
+    proba = _load_model(impl, files)
     return RunModel(run_id, impl, dataset, cfg, spec, proba)
 
 
@@ -178,7 +156,9 @@ def predict_image(model: RunModel, image: Path, resize: bool = True) -> tuple[st
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="scratchbench-predict", description=__doc__.splitlines()[0])
+    from scratchbench.config.cli import ArgumentParser, check_choices
+
+    ap = ArgumentParser(prog="scratchbench-predict", description=__doc__.splitlines()[0])
     who = ap.add_mutually_exclusive_group(required=True)
     who.add_argument("--run-id", help="MLflow run id whose model/ artifact to use")
     who.add_argument("--experiment", help="use the latest finished run of this preset, e.g. r11_cat_tanh")
@@ -188,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print a JSON object instead of a sentence")
     args = ap.parse_args(argv)
     try:
+        if args.experiment:
+            check_choices("--experiment", [args.experiment], "experiment")
         run_id = args.run_id or latest_run_id(args.experiment, args.tracking_uri)
         model = load_run_model(run_id, args.tracking_uri)
         label, prob, probs = predict_image(model, args.image, resize=not args.no_resize)

@@ -25,7 +25,8 @@ import yaml
 
 from scratchbench.config import validate
 from scratchbench.experiment import activations as act
-from scratchbench.experiment.caps import apply_caps, epoch_cap, macs_per_sample
+from scratchbench.experiment.caps import apply_caps, epoch_cap
+from scratchbench.models.arch import macs_per_sample
 from scratchbench.experiment.curves import plot_curve, write_curve_csv, write_metrics_json
 from scratchbench.experiment.probes import run_probes
 from scratchbench.tracking import names

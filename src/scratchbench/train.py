@@ -74,8 +74,11 @@ def _slurm_tags() -> dict[str, str] | None:
 
 
 def main() -> None:
+    from scratchbench.config.cli import check_hydra_command_line
+
     register()
     try:
+        check_hydra_command_line(sys.argv[1:], _conf_dir())  # every job composed and validated: one error line, exit 2
         _app()
     except (ConfigError, TrackingError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -95,3 +95,118 @@ def test_moons_model_loads_from_features_space(in_store):
     assert p.shape == (len(fs.x_test), 2) and np.allclose(p.sum(axis=1), 1.0)
     with pytest.raises(PredictError, match="not an image dataset"):
         image_to_features(in_store.root / "pyproject.toml", model.spec)
+
+
+# --- real images from the dataset mirror: a 64x64 cat through an R11 model, an MNIST digit through a CNN ---
+
+
+@pytest.fixture(scope="module")
+def real_store(tmp_path_factory):
+    """A tmp project with real catvnoncat and MNIST features (from the mirror) and two real runs."""
+    import os
+
+    from conftest import run_preset
+
+    from scratchbench.data.featurize import featurize_dataset
+    from scratchbench.data.fetch import fetch_dataset
+
+    mirror = os.environ.get("SCRATCHBENCH_DATA_MIRROR", "")
+    if not mirror or not os.path.isdir(mirror):
+        pytest.skip("SCRATCHBENCH_DATA_MIRROR is not set to a local dataset folder")
+    root = tmp_path_factory.mktemp("realroot")
+    (root / "pyproject.toml").write_text("")
+    mp = pytest.MonkeyPatch()
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    mp.setenv("SCRATCHBENCH_ROOT", str(root))
+    mp.setenv("MLFLOW_TRACKING_URI", uri)
+    try:
+        for ds in ("catvnoncat", "mnist"):
+            fetch_dataset(ds, mirror=mirror, upstream=False, dest_dir=root / "data" / "raw" / ds)
+            featurize_dataset(ds, {}, root / "data" / "raw" / ds, root / "data" / "features" / ds)
+        runs = {
+            "r11": run_preset(["experiment=r11_cat_tanh_intended", "train.epochs=30", "profile=full"]).run_id,
+            "cnn": run_preset(["experiment=r7_mnist_cnn", "model=numpy_cnn", "train.epochs=1",
+                               "train.max_train_samples=600", "train.max_test_samples=100"]).run_id,
+        }
+        yield root, uri, runs
+    finally:
+        mp.undo()
+
+
+def own_proba(run_id: str, uri: str, x_stored: np.ndarray) -> np.ndarray:
+    """The model's own predict_proba (``Implementation.load`` on the run's artifact) on feature rows."""
+    from pathlib import Path
+
+    import yaml
+    from mlflow.tracking import MlflowClient
+
+    from scratchbench.data.features import load_features
+    from scratchbench.models.adapter import adapt_x, data_spec
+    from scratchbench.models.registry import implementation_class
+
+    client = MlflowClient(uri)
+    run = client.get_run(run_id)
+    impl = run.data.tags["implementation"]
+    tmp = Path(client.download_artifacts(run_id, "model", None))
+    (saved,) = [p for p in tmp.iterdir() if p.is_file()]
+    cfg = yaml.safe_load(Path(client.download_artifacts(run_id, "config.yaml", None)).read_text())
+    model = cfg["model"]
+    spec = data_spec(load_features(run.data.tags["dataset"]))
+    x = adapt_x(x_stored, spec, model["input_kind"], model["input_scaling"], model["dtype"])
+    return np.asarray(implementation_class(impl).load(saved).predict_proba(x), dtype=np.float64)
+
+
+@pytest.mark.integration
+def test_predict_a_real_cat_through_an_r11_model(real_store, tmp_path, capsys):
+    import h5py
+
+    from scratchbench.data.features import load_features
+
+    root, uri, runs = real_store
+    with h5py.File(root / "data" / "raw" / "catvnoncat" / "test_catvnoncat.h5") as h5:
+        i = int(np.flatnonzero(np.asarray(h5["test_set_y"]) == 1)[0])
+        image = np.asarray(h5["test_set_x"][i], dtype=np.uint8)
+    assert image.shape == (64, 64, 3)
+    path = tmp_path / "cat.png"
+    Image.fromarray(image).save(path)
+    fs = load_features("catvnoncat")
+    x = image_to_features(path, load_run_model(runs["r11"], uri).spec, resize=False)
+    np.testing.assert_array_equal(x, fs.x_test[i : i + 1])  # the PNG reads back as the feature row
+    expected = own_proba(runs["r11"], uri, fs.x_test[i : i + 1])[0]
+    assert expected.shape == (2,)
+
+    assert main(["--run-id", runs["r11"], str(path), "--json", "--no-resize"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    k = int(np.argmax(expected))
+    assert out["class"] == ["non-cat", "cat"][k]
+    np.testing.assert_allclose([out["probabilities"]["non-cat"], out["probabilities"]["cat"]], expected, atol=1e-12)
+    assert main(["--run-id", runs["r11"], str(path)]) == 0
+    assert f"{path}: {out['class']} (probability {expected[k]:.4f})" in capsys.readouterr().out
+
+
+@pytest.mark.integration
+def test_predict_a_real_mnist_digit_through_a_numpy_cnn(real_store, tmp_path, capsys):
+    import gzip
+
+    root, uri, runs = real_store
+    raw = root / "data" / "raw" / "mnist"
+    with gzip.open(raw / "t10k-images-idx3-ubyte.gz") as fh:
+        images = np.frombuffer(fh.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+    with gzip.open(raw / "t10k-labels-idx1-ubyte.gz") as fh:
+        labels = np.frombuffer(fh.read(), np.uint8, offset=8)
+    i = int(np.flatnonzero(labels == 7)[0])
+    path = tmp_path / "seven.png"
+    Image.fromarray(images[i]).save(path)
+    model = load_run_model(runs["cnn"], uri)
+    assert model.implementation == "numpy_cnn"
+    x = image_to_features(path, model.spec, resize=False)
+    np.testing.assert_array_equal(x.reshape(28, 28), images[i])
+    expected = own_proba(runs["cnn"], uri, x)[0]
+    assert expected.shape == (10,)
+
+    assert main(["--run-id", runs["cnn"], str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    k = int(np.argmax(expected))
+    assert out["class"] == model.class_names[k]
+    got = np.array([out["probabilities"][c] for c in model.class_names])
+    np.testing.assert_allclose(got, expected, atol=1e-6)

@@ -199,7 +199,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from threadpoolctl import threadpool_info, threadpool_limits
 
     x, y = load_mnist(args.samples, args.synthetic, args.seed)
-    from ..experiment.caps import macs_per_sample
+    from ..models.arch import macs_per_sample
     from ..models.numpy_net import dense_blas_threads
     from ..scratch.network import Network
 

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from scratchbench.config.schema import RUN_KEYS, RunConfig
+from scratchbench.config.schema import RUN_KEYS, LayerConfig, RunConfig
 
 __all__ = ["ConfigError", "RunConfig", "RUN_KEYS", "register", "validate"]
 
@@ -34,6 +34,14 @@ def _drop_none(d: dict) -> dict:
     return {k: v for k, v in d.items() if v is not None}
 
 
+def _config_error(exc: OmegaConfBaseException, prefix: str = "") -> ConfigError:
+    key = prefix + str(getattr(exc, "full_key", None) or "")
+    msg = str(exc).split("\n")[0]
+    if "Missing mandatory value" in msg:
+        return ConfigError(f"'{key}' is not set: give it a value in conf/ (or override {key}=...)")
+    return ConfigError(f"invalid config value at '{key}': {msg}")
+
+
 def validate(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     """Check the run part of ``cfg`` against :class:`RunConfig`; return it as a plain resolved dict.
 
@@ -43,16 +51,29 @@ def validate(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     node = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(dict(cfg))
     try:
         plain = OmegaConf.to_container(node, resolve=True)
-        run_part = {k: plain[k] for k in RUN_KEYS if k in plain}
-        merged = OmegaConf.merge(OmegaConf.structured(RunConfig), run_part)
-        out = OmegaConf.to_container(merged, resolve=True, enum_to_str=True)
     except OmegaConfBaseException as exc:
-        key = getattr(exc, "full_key", None) or ""
-        msg = str(exc).split("\n")[0]
-        raise ConfigError(f"invalid config value at '{key}': {msg}") from exc
+        raise _config_error(exc) from None
+    run_part = {k: plain[k] for k in RUN_KEYS if k in plain}
+    layers = (run_part.get("model") or {}).get("layers") if isinstance(run_part.get("model"), dict) else None
+    for i, layer in enumerate(layers or []):  # a list element's errors carry no path: check each with its own
+        try:
+            OmegaConf.merge(OmegaConf.structured(LayerConfig), layer)
+        except OmegaConfBaseException as exc:
+            raise _config_error(exc, f"model.layers[{i}].") from None
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(RunConfig), run_part)
+        out = OmegaConf.to_container(merged, resolve=True, enum_to_str=True, throw_on_missing=True)
+    except OmegaConfBaseException as exc:
+        raise _config_error(exc) from None
     model = out["model"]
+    from scratchbench.models.registry import names
+
+    if model["name"] not in names():
+        raise ConfigError(f"invalid config value at 'model.name': {model['name']!r}; valid: {', '.join(names())} "
+                          "(one per conf/model/<name>.yaml)")
     if model["layers"] is not None:
-        model["layers"] = [_drop_none(layer) for layer in model["layers"]]
+        model["layers"] = [_drop_none({k: _drop_none(v) if isinstance(v, dict) else v for k, v in layer.items()})
+                           for layer in model["layers"]]
     if model["bias_init"] is not None:
         model["bias_init"] = _drop_none(model["bias_init"])
     model["init"] = _drop_none(model["init"])

@@ -1,6 +1,7 @@
 """Structured-config dataclasses for one run: a wrong value fails at start with the valid choices.
 
-They mirror ``conf/`` and are registered in Hydra's ConfigStore (group ``schema``) by
+The schema holds types and choices, never a default: every value comes from ``conf/`` (fields
+are ``MISSING``; ``None`` on an optional field means "not set"). They mirror ``conf/`` and are registered in Hydra's ConfigStore (group ``schema``) by
 :func:`register`. ``conf/`` itself does not point at them (DVC composes ``conf/`` into
 ``params.yaml`` without importing this package), so :func:`scratchbench.config.validate`
 merges the composed config onto :class:`RunConfig` at start.
@@ -12,14 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Dict, List, Optional
 
-
-class ModelName(str, Enum):
-    numpy_mlp = "numpy_mlp"
-    numpy_cnn = "numpy_cnn"
-    keras_mlp = "keras_mlp"
-    keras_cnn = "keras_cnn"
-    sklearn_mlp = "sklearn_mlp"
-    pybrain = "pybrain"
+from omegaconf import MISSING
 
 
 class DatasetName(str, Enum):
@@ -133,7 +127,7 @@ class Compare(str, Enum):
 
 @dataclass
 class InitConfig:
-    name: InitName = InitName.glorot_uniform
+    name: InitName = MISSING
     scale: Optional[float] = None
     low: Optional[float] = None
     high: Optional[float] = None
@@ -157,72 +151,76 @@ class LayerConfig:
     padding: Optional[Padding] = None
     pool_size: Optional[Any] = None
     rate: Optional[float] = None
+    use_bias: Optional[bool] = None  # None = model.bias
+    init: Optional[InitConfig] = None  # None = model.init
+    bias_init: Optional[InitConfig] = None  # None = model.bias_init
 
 
 @dataclass
 class ModelConfig:
-    name: ModelName = ModelName.numpy_mlp
-    input_kind: InputKind = InputKind.flat
-    layers: Optional[List[LayerConfig]] = None
-    layers_dims: Optional[List[int]] = None
-    hidden_activation: Activation = Activation.relu
-    output_activation: Activation = Activation.sigmoid
-    bias: bool = True
-    loss: Loss = Loss.categorical_crossentropy
-    init: InitConfig = field(default_factory=InitConfig)
-    bias_init: Optional[InitConfig] = None
-    dtype: DType = DType.float32
-    rng: RngKind = RngKind.default
-    input_scaling: InputScaling = InputScaling.unit
-    target_on: float = 1.0
-    target_off: float = 0.0
-    sample_caps: Dict[str, Optional[int]] = field(default_factory=dict)
+    name: str = MISSING  # a conf/model/<name>.yaml (checked in validate: choices come from conf/model/)
+    implementation: str = MISSING  # module:Class of the Implementation
+    input_kind: InputKind = MISSING
+    layers: Optional[List[LayerConfig]] = MISSING
+    layers_dims: Optional[List[int]] = MISSING
+    hidden_activation: Activation = MISSING
+    output_activation: Activation = MISSING
+    bias: bool = MISSING
+    loss: Loss = MISSING
+    init: InitConfig = MISSING
+    bias_init: Optional[InitConfig] = MISSING
+    dtype: DType = MISSING
+    rng: RngKind = MISSING
+    input_scaling: InputScaling = MISSING
+    target_on: float = MISSING
+    target_off: float = MISSING
+    sample_caps: Dict[str, Optional[int]] = MISSING
 
 
 @dataclass
 class OptimizerConfig:
-    name: OptimizerName = OptimizerName.sgd
-    learning_rate: float = 0.01
-    momentum: float = 0.0
-    beta_1: float = 0.9
-    beta_2: float = 0.999
-    epsilon: float = 1.0e-7
+    name: OptimizerName = MISSING
+    learning_rate: float = MISSING
+    momentum: float = MISSING
+    beta_1: float = MISSING
+    beta_2: float = MISSING
+    epsilon: float = MISSING
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = 10
-    batch_size: Optional[int] = 32
-    shuffle: bool = True
-    max_train_samples: Optional[int] = None
-    max_test_samples: Optional[int] = None
-    val_samples: Optional[int] = None
-    early_stopping_patience: Optional[int] = None
+    epochs: int = MISSING
+    batch_size: Optional[int] = MISSING
+    shuffle: bool = MISSING
+    max_train_samples: Optional[int] = MISSING
+    max_test_samples: Optional[int] = MISSING
+    val_samples: Optional[int] = MISSING
+    early_stopping_patience: Optional[int] = MISSING
 
 
 @dataclass
 class DatasetConfig:
-    name: DatasetName = DatasetName.moons
-    n_classes: int = 2
+    name: DatasetName = MISSING
+    n_classes: int = MISSING
 
 
 @dataclass
 class ProfileConfig:
-    name: str = "quick"
-    max_train_samples: Optional[int] = None
-    max_test_samples: Optional[int] = None
-    max_epochs: Optional[int] = None
-    max_iterations: Optional[int] = None
-    max_sample_passes: Optional[int] = None
-    max_work: Optional[float] = None
+    name: str = MISSING
+    max_train_samples: Optional[int] = MISSING
+    max_test_samples: Optional[int] = MISSING
+    max_epochs: Optional[int] = MISSING
+    max_iterations: Optional[int] = MISSING
+    max_sample_passes: Optional[int] = MISSING
+    max_work: Optional[float] = MISSING
 
 
 @dataclass
 class TrackingConfig:
-    uri: Optional[str] = None
-    experiment_prefix: str = "scratchbench"
-    connect_timeout: float = 5.0
-    max_curve_points: int = 2000
+    uri: Optional[str] = MISSING
+    experiment_prefix: str = MISSING
+    connect_timeout: float = MISSING
+    max_curve_points: int = MISSING
 
 
 @dataclass
@@ -248,35 +246,52 @@ class PublishedConfig:
     reason: Optional[Any] = None  # why it differs / is not comparable: text, or {implementation: text}
 
 
+class FigureKind(str, Enum):
+    cost_curve = "cost_curve"  # training cost per iteration of `presets` (default: this one)
+    published_curve = "published_curve"  # the published per-epoch `metric` against ours
+    decision_boundary = "decision_boundary"  # each implementation's probability over the plane (2-D data)
+
+
+@dataclass
+class FigureConfig:
+    """A preset-specific figure of the report (``report/build.py`` draws what presets declare)."""
+
+    kind: FigureKind = MISSING
+    file: str = MISSING  # PNG name under reports/figures/
+    presets: Optional[List[str]] = None  # cost_curve: the presets overlaid
+    metric: Optional[str] = None  # published_curve: the metric compared
+
+
 @dataclass
 class ExperimentConfig:
-    name: str = "adhoc"
-    reference: Optional[str] = None
-    title: Optional[str] = None
-    task: Task = Task.train
-    variant: str = "as written"  # as written | as intended | published run | ...
-    published: List[PublishedConfig] = field(default_factory=list)
-    note: Optional[str] = None
-    probes: List[ProbeConfig] = field(default_factory=list)
-    activations: List[Activation] = field(default_factory=lambda: [Activation.sigmoid, Activation.tanh, Activation.relu, Activation.leaky_relu])
-    leaky_alpha: float = 0.01
-    z_min: float = -10.0
-    z_max: float = 10.0
-    n_points: int = 2001
+    name: str = MISSING
+    reference: Optional[str] = MISSING
+    title: Optional[str] = MISSING
+    task: Task = MISSING
+    variant: str = MISSING  # as written | as intended | published run | ...
+    published: List[PublishedConfig] = MISSING
+    note: Optional[str] = MISSING
+    probes: List[ProbeConfig] = MISSING
+    figures: List[FigureConfig] = MISSING
+    activations: List[Activation] = MISSING
+    leaky_alpha: float = MISSING
+    z_min: float = MISSING
+    z_max: float = MISSING
+    n_points: int = MISSING
 
 
 @dataclass
 class RunConfig:
     """Everything one run needs (the keys ``Implementation.build`` and the runner read)."""
 
-    seed: int = 0
-    dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    profile: ProfileConfig = field(default_factory=ProfileConfig)
-    tracking: TrackingConfig = field(default_factory=TrackingConfig)
-    experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
+    seed: int = MISSING
+    dataset: DatasetConfig = MISSING
+    model: ModelConfig = MISSING
+    optimizer: OptimizerConfig = MISSING
+    train: TrainConfig = MISSING
+    profile: ProfileConfig = MISSING
+    tracking: TrackingConfig = MISSING
+    experiment: ExperimentConfig = MISSING
 
 
 RUN_KEYS: tuple[str, ...] = tuple(RunConfig.__dataclass_fields__)

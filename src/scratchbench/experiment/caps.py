@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any
 
 
@@ -35,19 +34,6 @@ def apply_caps(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     train["max_train_samples"] = sample_cap
     train["max_test_samples"] = test_cap
     return out, record
-
-
-def macs_per_sample(canonical_layers: list[dict[str, Any]]) -> int:
-    """Multiply-accumulates of one forward pass of one sample through canonical layers."""
-    total = 0
-    for layer in canonical_layers:
-        if layer["type"] == "dense":
-            total += math.prod(layer["input_shape"]) * int(layer["units"])
-        elif layer["type"] == "conv2d":
-            kh, kw = layer["kernel_size"]
-            out_h, out_w, filters = layer["output_shape"]
-            total += out_h * out_w * filters * kh * kw * int(layer["input_shape"][-1])
-    return int(total)
 
 
 def epoch_cap(cfg: dict[str, Any], n_train: int, macs: int | None = None) -> tuple[int, dict[str, Any]]:

@@ -7,6 +7,7 @@ the same layers and the same errors everywhere.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -23,6 +24,19 @@ def canonical_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...],
     from scratchbench.scratch.architecture import normalize_layers
 
     return normalize_layers(dict(model_cfg), tuple(int(d) for d in input_shape), int(n_outputs))
+
+
+def macs_per_sample(canonical_layers: list[dict[str, Any]]) -> int:
+    """Multiply-accumulates of one forward pass of one sample through canonical layers."""
+    total = 0
+    for layer in canonical_layers:
+        if layer["type"] == "dense":
+            total += math.prod(layer["input_shape"]) * int(layer["units"])
+        elif layer["type"] == "conv2d":
+            kh, kw = layer["kernel_size"]
+            out_h, out_w, filters = layer["output_shape"]
+            total += out_h * out_w * filters * kh * kw * int(layer["input_shape"][-1])
+    return int(total)
 
 
 def reject_layers(impl: str, model_cfg: Mapping[str, Any], kinds: tuple[str, ...], instead: str) -> None:

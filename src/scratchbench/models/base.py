@@ -1,7 +1,7 @@
 """The common interface every implementation follows, so runs, sweeps and reports never special-case one.
 
-Adding a competitor = one module implementing :class:`Implementation` + one entry in
-``registry.IMPLEMENTATIONS`` + one ``conf/model/<name>.yaml``.
+Adding a competitor = one module implementing :class:`Implementation` + one
+``conf/model/<name>.yaml`` naming it (``implementation: module:Class``; see ``registry``).
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ OnEpoch = Callable[[EpochRecord], None]
 
 
 class Implementation:
-    """Base class: subclasses set ``name`` and ``input_kind`` and implement the four methods.
+    """Base class: subclasses set ``name`` and ``input_kind`` and implement build, fit, predict_proba,
+    save/load and n_params.
 
     ``cfg`` is the resolved run config as a plain dict with keys ``model``, ``optimizer``,
     ``train`` and ``seed`` (see ``conf/``).
@@ -78,6 +79,11 @@ class Implementation:
 
     def save(self, path: Path) -> Path:
         """Write the trained model under ``path`` (a file name without suffix); return the file written."""
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, path: Path) -> "Implementation":
+        """The trained model :meth:`save` wrote to ``path``, ready for :meth:`predict_proba` (not for ``fit``)."""
         raise NotImplementedError
 
     def n_params(self) -> int:

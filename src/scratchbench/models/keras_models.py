@@ -250,6 +250,14 @@ class _KerasBase(Implementation):
         self.model.save(path)
         return path
 
+    @classmethod
+    def load(cls, path: Path) -> "_KerasBase":
+        self = cls.__new__(cls)
+        self.model = keras.saving.load_model(Path(path), compile=False, custom_objects={
+            "HalfSumSquaredError": HalfSumSquaredError})
+        self.dtype = str(self.model.inputs[0].dtype)
+        return self
+
     def weights(self) -> list[np.ndarray] | None:
         return [np.asarray(w) for w in self.model.get_weights()]
 

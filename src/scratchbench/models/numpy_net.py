@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from scratchbench.models.adapter import model_input_shape
-from scratchbench.models.arch import SPATIAL, reject_layers
+from scratchbench.models.arch import SPATIAL, macs_per_sample, reject_layers
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split
 
 _RECORD_KEYS = ("epoch", "loss", "train_accuracy", "val_accuracy", "epoch_seconds")
@@ -80,7 +80,21 @@ class _NumpyBase(Implementation):
         return np.asarray(self.net.predict_proba(x))
 
     def save(self, path: Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         return self.net.save(path)
+
+    @classmethod
+    def load(cls, path: Path) -> "_NumpyBase":
+        from scratchbench.scratch.network import Network
+
+        self = cls.__new__(cls)
+        self.net = Network.load(path)
+        self._restored()
+        return self
+
+    def _restored(self) -> None:
+        """Set what ``build`` sets beside the network (a loaded model predicts without ``build``)."""
 
     def weights(self) -> list[np.ndarray] | None:
         return self.net.get_weights()
@@ -108,9 +122,10 @@ class NumpyMLP(_NumpyBase):
         reject_layers(self.name, model_cfg, SPATIAL, "numpy_cnn")
 
     def build(self, cfg: Mapping[str, Any], spec: DataSpec) -> None:
-        from scratchbench.experiment.caps import macs_per_sample
-
         super().build(cfg, spec)
+        self._restored()
+
+    def _restored(self) -> None:
         self._macs = macs_per_sample(self.net.canonical)
         self._used: dict[str, int] = {}  # phase -> BLAS threads chosen
 

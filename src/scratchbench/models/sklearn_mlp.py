@@ -111,6 +111,12 @@ class SklearnMLP(Implementation):
         path.write_bytes(pickle.dumps(self.clf))
         return path
 
+    @classmethod
+    def load(cls, path: Path) -> "SklearnMLP":
+        self = cls.__new__(cls)
+        self.clf = pickle.loads(Path(path).read_bytes())  # our own run artifact, written by save
+        return self
+
     def weights(self) -> list[np.ndarray] | None:
         return [a.copy() for pair in zip(self.clf.coefs_, self.clf.intercepts_) for a in pair]
 

@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from scratchbench.report import figures as F
-from scratchbench.report.collect import (RunFilter, RunGroup, RunRecord, count_unfinished, default_tracking_uri,
+from scratchbench.report.collect import (RunFilter, RunGroup, RunRecord, count_unfinished,
                                          group_runs, load_histories, load_runs)
-from scratchbench.report.reproduction import ReproRow, build_reproduction, published_values, verdict_counts
+from scratchbench.report.reproduction import (ReproRow, build_reproduction, presets_dir, published_values,
+                                              verdict_counts)
 from scratchbench.report.tables import Table, build_tables, seconds_per_epoch
+from scratchbench.tracking.store import default_tracking_uri
 
 OUTPUT_FILES = ("comparison.md", "comparison.html", "metrics.json")
 
@@ -56,6 +59,26 @@ class Report:
         return verdict_counts(self.reproduction)
 
 
+FIGURE_KINDS = ("cost_curve", "published_curve", "decision_boundary")
+
+
+def figure_declarations(conf_dir: Path | None = None) -> list[dict[str, Any]]:
+    """The figures presets declare (``experiment.figures`` in ``conf/experiment/*.yaml``), each with its preset.
+
+    ``cost_curve``: training cost per iteration of ``presets`` (default: the declaring one);
+    ``published_curve``: the preset's published per-epoch ``metric`` against ours;
+    ``decision_boundary``: each implementation's probability over the plane (2-D datasets).
+    """
+    out: dict[str, dict[str, Any]] = {}  # by file: a preset extending another may repeat its declaration
+    for path in sorted(Path(conf_dir or presets_dir()).glob("*.yaml")):
+        exp = (yaml.safe_load(path.read_text()) or {}).get("experiment") or {}
+        for d in exp.get("figures") or []:
+            if d.get("kind") not in FIGURE_KINDS:
+                raise ValueError(f"{path}: experiment.figures kind {d.get('kind')!r}; valid: {', '.join(FIGURE_KINDS)}")
+            out.setdefault(str(d["file"]), {**d, "preset": str(exp.get("name") or path.stem)})
+    return list(out.values())
+
+
 def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
     groups, figs = report.groups, report.figures
     figs.append(F.activations_figure(fig_dir))
@@ -66,19 +89,26 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
     fig = F.accuracy_vs_time(groups, fig_dir)
     if fig:
         figs.append(fig)
-    fig = F.cost_curve(groups, ("r11_cat_tanh", "r11_cat_tanh_intended", "r11_cat_course"), fig_dir / "r11_cost_curve.png")
-    if fig:
-        figs.append(fig)
-    r7_published = published_values([r.check for r in report.reproduction], "r7_mnist_cnn_pool", "val_accuracy")
-    fig = F.published_curve(groups, "r7_mnist_cnn_pool", r7_published, fig_dir / "r7_pool_val_accuracy.png")
-    if fig:
-        figs.append(fig)
+    decls = figure_declarations()
+    checks = [r.check for r in report.reproduction]
+    for d in decls:
+        path = fig_dir / d["file"]
+        if d["kind"] == "cost_curve":
+            fig = F.cost_curve(groups, tuple(d.get("presets") or [d["preset"]]), path)
+        elif d["kind"] == "published_curve":
+            published = published_values(checks, d["preset"], d.get("metric") or "val_accuracy")
+            fig = F.published_curve(groups, d["preset"], published, path)
+        else:
+            continue
+        if fig:
+            figs.append(fig)
     if not predictions:
         report.notes.append("Confusion matrices, sample grids and decision boundaries skipped (--no-predictions).")
         return
     from scratchbench.report.predictions import moons_test_points, run_predictions
 
-    boundary_panels = []
+    boundaries = {d["preset"]: d for d in decls if d["kind"] == "decision_boundary"}
+    boundary_panels: dict[str, list] = {preset: [] for preset in boundaries}
     best_of: dict[str, RunGroup] = {}
     for g in groups:
         acc = g.metric("test_accuracy")
@@ -100,13 +130,13 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
         if best_of.get(g.dataset) is g and preds.images is not None and len(preds.images) == len(preds.y_true):
             figs.append(F.sample_grid(preds.images, preds.y_true, preds.y_pred, preds.class_names, title,
                                       fig_dir / f"samples_{name}.png", g.dataset))
-        if g.experiment == "r10_moons" and preds.model is not None:  # every implementation and variant
-            boundary_panels.append((g.label, preds.model.predict_proba))
-    if boundary_panels:
-        pts = moons_test_points()
+        if g.experiment in boundaries and preds.model is not None:  # every implementation and variant
+            boundary_panels[g.experiment].append((g.dataset, g.label, preds.model.predict_proba))
+    for preset, panels in boundary_panels.items():
+        pts = moons_test_points(panels[0][0]) if panels else None
         if pts is not None:
-            order = sorted(boundary_panels, key=lambda p: (not p[0].startswith("numpy"), p[0]))
-            figs.append(F.decision_boundaries(order, pts[0], pts[1], fig_dir / "r10_decision_boundaries.png"))
+            order = sorted((p[1:] for p in panels), key=lambda p: (not p[0].startswith("numpy"), p[0]))
+            figs.append(F.decision_boundaries(order, pts[0], pts[1], fig_dir / boundaries[preset]["file"]))
 
 
 def _curve_files(report: Report, plot_dir: Path) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from scratchbench import paths
+from scratchbench.config import ConfigError
+from scratchbench.config.cli import ArgumentParser, check_choices
 from scratchbench.report.collect import RunFilter, parse_tag_filters
 from scratchbench.tracking.store import TrackingError
 
@@ -24,7 +25,7 @@ def _not_retracing_notice(record: logging.LogRecord) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="scratchbench-report", description=__doc__)
+    ap = ArgumentParser(prog="scratchbench-report", description=__doc__)
     ap.add_argument("--tracking-uri", default=None, help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///<root>/mlflow.db)")
     ap.add_argument("--out", type=Path, default=None, help="output folder (default: <root>/reports)")
     ap.add_argument("--experiment", action="append", help="only these presets (tag experiment), repeat or comma-separate")
@@ -35,8 +36,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-predictions", action="store_true", help="skip figures that need saved models (confusion, samples, boundaries)")
     args = ap.parse_args(argv)
     try:
+        check_choices("--experiment", _split(args.experiment), "experiment")
+        check_choices("--dataset", _split(args.dataset), "dataset")
+        check_choices("--implementation", _split(args.implementation), "model")
         run_filter = RunFilter(tuple(_split(args.experiment)), tuple(_split(args.dataset)),
                                tuple(_split(args.implementation)), parse_tag_filters(args.tag), not args.all_runs)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except ValueError as exc:
         ap.error(str(exc))
     from scratchbench.report.build import build_report

@@ -9,26 +9,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable, Mapping, Sequence
 
+from scratchbench.tracking.store import default_tracking_uri
+
 
 # Param groups that identify a configuration (seed and bookkeeping params excluded).
 _CONFIG_PARAM_PREFIXES = ("model.", "optimizer.", "train.", "dataset.")
-
-
-def _params_tracking_uri() -> str | None:
-    """``tracking.uri`` of the project's params.yaml (the store the DVC train stages logged to), if set."""
-    try:
-        from scratchbench.config.compose import read_params
-
-        return ((read_params().get("tracking") or {}).get("uri")) or None
-    except (FileNotFoundError, AttributeError, ValueError):
-        return None
-
-
-def default_tracking_uri() -> str:
-    """``$MLFLOW_TRACKING_URI``, else params.yaml ``tracking.uri``, else ``sqlite:///<root>/mlflow.db``."""
-    from scratchbench.tracking.store import resolve_uri
-
-    return resolve_uri(os.environ.get("MLFLOW_TRACKING_URI") or _params_tracking_uri())
+_NOT_CONFIG_PARAMS = ("model.implementation",)  # the implementation's class path: keyed by the implementation tag
 
 
 def check_store(tracking_uri: str) -> None:
@@ -95,7 +81,8 @@ class RunRecord:
     @cached_property
     def config_key(self) -> tuple[Any, ...]:
         """Identity of the configuration, seed excluded: same key = repeats of one setup."""
-        fixed = tuple(sorted((k, v) for k, v in self.params.items() if k.startswith(_CONFIG_PARAM_PREFIXES)))
+        fixed = tuple(sorted((k, v) for k, v in self.params.items()
+                             if k.startswith(_CONFIG_PARAM_PREFIXES) and k not in _NOT_CONFIG_PARAMS))
         return (self.experiment, self.dataset, self.implementation, self.tags.get("profile", ""),
                 self.tags.get("variant", ""), fixed)
 

@@ -71,13 +71,15 @@ def _reference_order(ref: str) -> tuple[int, str]:
     return (int(digits) if digits else 999, ref)
 
 
+def presets_dir() -> Path:
+    """``conf/experiment`` of the project, else of the checkout this code runs from."""
+    conf_dir = paths.project_root() / "conf" / "experiment"
+    return conf_dir if conf_dir.is_dir() else Path(__file__).resolve().parents[3] / "conf" / "experiment"
+
+
 def load_checks(conf_dir: Path | None = None) -> list[Check]:
     """Every published figure of every reference preset in ``conf/experiment`` (R1 first)."""
-    if conf_dir is None:  # the project's presets, else those of the checkout this code runs from
-        conf_dir = paths.project_root() / "conf" / "experiment"
-        if not conf_dir.is_dir():
-            conf_dir = Path(__file__).resolve().parents[3] / "conf" / "experiment"
-    conf_dir = Path(conf_dir)
+    conf_dir = Path(conf_dir) if conf_dir is not None else presets_dir()
     checks: list[Check] = []
     presets: dict[str, dict[str, Any]] = {}
     for path in sorted(conf_dir.glob("*.yaml")):

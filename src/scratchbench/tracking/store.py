@@ -43,6 +43,24 @@ def resolve_uri(uri: str | None = None) -> str:
     return uri
 
 
+def default_tracking_uri() -> str:
+    """``$MLFLOW_TRACKING_URI``, else params.yaml ``tracking.uri``, else ``sqlite:///<root>/mlflow.db``.
+
+    The store the DVC train stages logged to: what ``predict`` and the report read by default.
+    """
+    return resolve_uri(os.environ.get("MLFLOW_TRACKING_URI") or _params_tracking_uri())
+
+
+def _params_tracking_uri() -> str | None:
+    """``tracking.uri`` of the project's params.yaml, if set."""
+    from scratchbench.config.compose import read_params
+
+    try:
+        return ((read_params().get("tracking") or {}).get("uri")) or None
+    except (FileNotFoundError, AttributeError, ValueError):
+        return None
+
+
 def sqlite_path(uri: str) -> Path | None:
     return Path(uri[len("sqlite:///"):]) if uri.startswith("sqlite:///") else None
 

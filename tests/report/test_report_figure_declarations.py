@@ -1,0 +1,44 @@
+"""Preset-specific figures are declared in the presets (``experiment.figures``), not special-cased by name.
+
+``test_report_build.py::test_every_figure_is_a_valid_png`` checks the declared figures are drawn
+(R11 cost curve, R10 decision boundaries) from a real store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import scratchbench.report.build as build
+from scratchbench.config import validate
+from scratchbench.config.compose import compose_run
+
+REPO = Path(__file__).resolve().parents[2]
+PRESETS = sorted(p.stem for p in (REPO / "conf" / "experiment").glob("*.yaml"))
+
+
+def test_build_names_no_preset():
+    source = Path(build.__file__).read_text()
+    named = [p for p in PRESETS if p in source]
+    assert named == [], f"report/build.py special-cases presets {named}: declare their figures in the preset"
+
+
+def test_the_presets_declare_the_report_figures():
+    decls = {d["file"]: d for d in build.figure_declarations(REPO / "conf" / "experiment")}
+    assert decls["r11_cost_curve.png"]["kind"] == "cost_curve"
+    assert decls["r11_cost_curve.png"]["presets"] == ["r11_cat_tanh", "r11_cat_tanh_intended", "r11_cat_course"]
+    assert (decls["r7_pool_val_accuracy.png"]["preset"], decls["r7_pool_val_accuracy.png"]["metric"]) == \
+        ("r7_mnist_cnn_pool", "val_accuracy")
+    assert decls["r10_decision_boundaries.png"] == {"kind": "decision_boundary", "file": "r10_decision_boundaries.png",
+                                                    "preset": "r10_moons"}
+    assert len(decls) == 3
+
+
+def test_a_declaration_composes_and_a_wrong_kind_is_named(tmp_path):
+    cfg = validate(compose_run(["experiment=r7_mnist_cnn_pool"], root=REPO))
+    assert cfg["experiment"]["figures"] == [{"kind": "published_curve", "file": "r7_pool_val_accuracy.png",
+                                             "presets": None, "metric": "val_accuracy"}]
+    (tmp_path / "x.yaml").write_text("experiment:\n  name: x\n  figures: [{kind: heatmap, file: x.png}]\n")
+    with pytest.raises(ValueError, match="heatmap.*cost_curve, published_curve, decision_boundary"):
+        build.figure_declarations(tmp_path)

@@ -1,0 +1,84 @@
+"""The README's DVC commands run as written, in a temp clone with a small matrix (real dvc, real git).
+
+``dvc exp run experiment -S experiment=... -S model=...`` (one composed run) and
+``dvc exp run -S profile=full`` (the whole pipeline: data, train matrix, experiment, report).
+The clone's data stages keep the datasets the small matrix needs (catvnoncat from the mirror,
+toy sets), so nothing downloads Fruits-360.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from run_helpers import REPO, all_runs, client_for, dvc_ran, sh
+
+SMALL_MATRIX = """# @package _global_
+train_matrix:
+  r1_single_neuron-numpy_mlp: {experiment: r1_single_neuron, model: numpy_mlp, dataset: r1_table}
+  r2_two_layer_class-numpy_mlp: {experiment: r2_two_layer_class, model: numpy_mlp, dataset: xor3}
+"""
+
+
+def readme_command(pattern: str) -> list[str]:
+    """The README line running ``pattern`` (so the test runs what the README says), as argv after ``uv run``."""
+    for line in (REPO / "README.md").read_text().splitlines():
+        cmd = line.split("#")[0].strip()
+        if re.fullmatch(pattern, cmd):
+            return cmd.split()[2:]  # drop "uv run"
+    raise AssertionError(f"README has no line matching {pattern!r}")
+
+
+@pytest.mark.integration
+def test_readme_dvc_exp_run_commands(tmp_path: Path, template_store: Path) -> None:
+    if not os.environ.get("SCRATCHBENCH_DATA_MIRROR"):
+        pytest.skip("SCRATCHBENCH_DATA_MIRROR is not set (catvnoncat comes from the mirror)")
+    one_run = readme_command(r"uv run dvc exp run experiment -S experiment=\w+ -S model=\w+")
+    full = readme_command(r"uv run dvc exp run -S profile=full")
+    repo = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(repo)], check=True, timeout=120)
+    bindir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""), "SCRATCHBENCH_ROOT": str(repo),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    (repo / "conf" / "pipeline" / "train.yaml").write_text(SMALL_MATRIX)
+    quick = repo / "conf" / "profile" / "quick.yaml"  # the one-run command: a handful of iterations
+    quick.write_text(re.sub(r"max_iterations: \S+", "max_iterations: 20", quick.read_text()))
+    stages = yaml.safe_load((repo / "dvc.yaml").read_text())
+    stages["stages"]["fetch"]["foreach"] = ["catvnoncat"]
+    stages["stages"]["featurize"]["foreach"] = {k: v for k, v in stages["stages"]["featurize"]["foreach"].items()
+                                                if k in ("catvnoncat", "moons", "r1_table", "xor3")}
+    (repo / "dvc.yaml").write_text(yaml.safe_dump(stages, sort_keys=False))
+    sh([sys.executable, "-m", "scratchbench.config.compose"], repo, env)
+    sh(["git", "add", "-A"], repo, env)
+    sh(["git", "commit", "-qm", "small matrix"], repo, env)
+    shutil.copyfile(template_store, repo / "mlflow.db")
+
+    # README: `dvc exp run experiment -S experiment=r11_cat_tanh -S model=keras_mlp`
+    first = sh(one_run, repo, env)
+    assert "experiment" in dvc_ran(first) and "featurize@catvnoncat" in dvc_ran(first), first
+    experiment, model = (a.split("=")[1] for a in one_run if a.startswith(("experiment=", "model=")))
+    (run,) = [r for r in all_runs(client_for(repo)) if r.data.tags.get("dvc_stage") == "experiment"]
+    assert (run.data.tags["experiment"], run.data.tags["implementation"], run.info.status) == (experiment, model, "FINISHED")
+    assert run.data.params["train.epochs_effective"] == "20"  # the clone's quick profile
+
+    # README: `dvc exp run -S profile=full` (the whole pipeline, small matrix)
+    second = sh(full, repo, env)
+    ran = dvc_ran(second)
+    assert {"train@r1_single_neuron-numpy_mlp", "train@r2_two_layer_class-numpy_mlp", "report"} <= ran, second
+    assert "profile:\n  name: full" in (repo / "params.yaml").read_text()
+    trained = [r for r in all_runs(client_for(repo)) if r.data.tags.get("dvc_stage", "").startswith("train@")]
+    assert sorted(r.data.tags["experiment"] for r in trained) == ["r1_single_neuron", "r2_two_layer_class"]
+    assert all(r.data.tags["profile"] == "full" and r.data.params["train.epochs_capped"] == "False" for r in trained)
+    r2 = next(r for r in trained if r.data.tags["experiment"] == "r2_two_layer_class")
+    assert r2.data.params["train.epochs_effective"] == "1500"  # the preset's own epochs: nothing capped
+    metrics = json.loads((repo / "reports" / "metrics.json").read_text())
+    assert metrics["n_runs"] >= 3
