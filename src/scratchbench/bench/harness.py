@@ -173,3 +173,45 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, default=float) + "\n")
     os.replace(tmp, path)
+
+
+def make_setting_fn(quick: bool, registry: dict[str, str]):
+    def make(kind: str, base: dict[str, Any]) -> dict[str, Any]:
+        s = {**base, "impl": registry[kind]}
+        if quick:
+            s.update(square=256, floor_min_seconds=0.02)
+        return s
+
+    return make
+
+
+def summarise(measured: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    """Medians per setting and label, the ``stats`` block and the raw samples."""
+    medians, stats, all_seconds, all_cpu = {}, {}, {}, {}
+    for key in keys:
+        row = measured.get(key, {})
+        medians[key] = {label: r["summary"]["median"] for label, r in row.items() if "summary" in r}
+        stats[key] = {label: {**r["summary"], "cpu": r["cpu_summary"], "threads_active": r["threads_active"], "load": r["load"]}
+                      for label, r in row.items() if "summary" in r}
+        all_seconds[key] = {label: r["wall"] for label, r in row.items()}
+        all_cpu[key] = {label: r["cpu"] for label, r in row.items()}
+    return {"medians": medians, "stats": stats, "all_seconds": all_seconds, "all_cpu_seconds": all_cpu}
+
+
+def median_or_none(v: list[float]) -> float | None:
+    import statistics
+
+    return statistics.median(v) if v else None
+
+
+def out_path(out_dir: Path, name: str, threads: int) -> Path:
+    return out_dir / (f"{name}.json" if threads == len(os.sched_getaffinity(0)) else f"{name}_threads{threads}.json")
+
+
+def check_mnist() -> None:
+    from ..data.features import FeatureError, load_features
+
+    try:
+        load_features("mnist")
+    except FeatureError as exc:
+        raise SystemExit(f"bench: MNIST features are missing: {exc}") from None

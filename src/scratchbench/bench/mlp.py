@@ -81,16 +81,6 @@ def data_setting(args: argparse.Namespace, samples: int | None = None) -> dict[s
     return {"source": "synthetic" if args.synthetic else "mnist", "samples": samples or args.samples, "input": "flat", "seed": 0}
 
 
-def make_setting_fn(quick: bool, registry: dict[str, str]):
-    def make(kind: str, base: dict[str, Any]) -> dict[str, Any]:
-        s = {**base, "impl": registry[kind]}
-        if quick:
-            s.update(square=256, floor_min_seconds=0.02)
-        return s
-
-    return make
-
-
 def estimate_seconds(plan: Sequence[tuple[str, int, int, float]], repeats: int, keras_workers: int, extra_epochs: dict[str, int]) -> float:
     """``plan`` rows (kind, steps per epoch, samples, FLOPs per epoch): (repeats + warm-ups) x a*steps + FLOPs/rate, plus TF imports."""
     total = keras_workers * TF_IMPORT_SECONDS
@@ -99,19 +89,6 @@ def estimate_seconds(plan: Sequence[tuple[str, int, int, float]], repeats: int, 
         per = a * steps + flops / (rate * 1e9) if kind not in ("floor", "pybrain") else (2.0 if kind == "floor" else 1.5)
         total += per * (repeats + 1 + extra_epochs.get(kind, 0))
     return total
-
-
-def summarise(measured: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
-    """Medians per setting and label, the ``stats`` block and the raw samples."""
-    medians, stats, all_seconds, all_cpu = {}, {}, {}, {}
-    for key in keys:
-        row = measured.get(key, {})
-        medians[key] = {label: r["summary"]["median"] for label, r in row.items() if "summary" in r}
-        stats[key] = {label: {**r["summary"], "cpu": r["cpu_summary"], "threads_active": r["threads_active"], "load": r["load"]}
-                      for label, r in row.items() if "summary" in r}
-        all_seconds[key] = {label: r["wall"] for label, r in row.items()}
-        all_cpu[key] = {label: r["cpu"] for label, r in row.items()}
-    return {"medians": medians, "stats": stats, "all_seconds": all_seconds, "all_cpu_seconds": all_cpu}
 
 
 def ratios(row: dict[str, float]) -> dict[str, float]:
@@ -145,11 +122,11 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
     t0 = time.perf_counter()
     workers = harness.start_workers({k: (k, None) for k in kinds}, threads)
     try:
-        measured = harness.measure(workers, settings, threads, args.repeats, make_setting_fn(args.quick, REGISTRY))
+        measured = harness.measure(workers, settings, threads, args.repeats, harness.make_setting_fn(args.quick, REGISTRY))
         hello = {label: w.hello | {"command": w.command} for label, w in workers.items()}
     finally:
         harness.close_all(workers)
-    s = summarise(measured, [k for k, _, _ in settings])
+    s = harness.summarise(measured, [k for k, _, _ in settings])
     result: dict[str, Any] = {}
     for key, row in s["medians"].items():
         result[key] = {k: v for k, v in row.items() if k != "pybrain"}
@@ -165,7 +142,7 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
     result["ratios"] = {key: ratios(row) for key, row in result.items() if key.startswith("batch_")}
     result["stats"] = s["stats"]
     info = {key: {label: r["info"] for label, r in measured[key].items()} for key, _, _ in settings}
-    floor = {key: {"gflops_median": _median([i["gflops"] for i in measured[key]["floor"]["sample_info"]]),
+    floor = {key: {"gflops_median": harness.median_or_none([i["gflops"] for i in measured[key]["floor"]["sample_info"]]),
                    "best_threads": [i["best_threads"] for i in measured[key]["floor"]["sample_info"]],
                    "square_gemm": measured[key]["floor"]["info"]["square_gemm"], "step_shapes": measured[key]["floor"]["info"]["step_shapes"]}
              for key, _, _ in settings if "floor" in measured.get(key, {}) and measured[key]["floor"]["sample_info"]}
@@ -192,16 +169,6 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
     return result
 
 
-def _median(v: list[float]) -> float | None:
-    import statistics
-
-    return statistics.median(v) if v else None
-
-
-def out_path(out_dir: Path, name: str, threads: int) -> Path:
-    return out_dir / (f"{name}.json" if threads == len(os.sched_getaffinity(0)) else f"{name}_threads{threads}.json")
-
-
 def print_table(result: dict[str, Any]) -> None:
     m = result["meta"]
     cols = ("numpy", "keras", "keras_tuned", "sklearn", "floor")
@@ -221,25 +188,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .host import host_meta
 
     if not args.synthetic:
-        _check_mnist()
+        harness.check_mnist()
     cfg = compose_model()
     out_dir = args.out_dir or reports_dir() / "bench"
     for threads in args.threads:
         result = run_threads(args, threads, cfg, host_meta())
         print_table(result)
-        path = out_path(out_dir, "mlp", threads)
+        path = harness.out_path(out_dir, "mlp", threads)
         write_json(path, result)
         print(f"wrote {path}")
     return 0
-
-
-def _check_mnist() -> None:
-    from ..data.features import FeatureError, load_features
-
-    try:
-        load_features("mnist")
-    except FeatureError as exc:
-        raise SystemExit(f"bench: MNIST features are missing: {exc}") from None
 
 
 if __name__ == "__main__":
