@@ -45,6 +45,7 @@ def cpu_label(host: dict[str, Any]) -> str:
 
 def blas_label(host: dict[str, Any]) -> str:
     blas = [b for b in host.get("blas", []) if b.get("user_api") == "blas"]
+    blas.sort(key=lambda b: "numpy" not in str(b.get("filepath", "")))  # NumPy's BLAS first (SciPy may bring its own)
     return ", ".join(f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')})" for b in blas[:1]) or "?"
 
 
