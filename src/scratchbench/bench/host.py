@@ -13,8 +13,9 @@ from ..paths import project_root
 
 CPU_FIELDS = {"vendor_id": "vendor", "cpu family": "family", "model": "model", "model name": "model_name", "cpu MHz": "mhz"}
 FLAGS = ("avx2", "avx512f", "fma")
-PACKAGES = {"numpy": "numpy", "tensorflow": "tensorflow", "keras": "keras", "scikit-learn": "scikit-learn", "pybrain3": "pybrain3",
-            "threadpoolctl": "threadpoolctl"}
+# key -> distribution names to try (TensorFlow ships as tensorflow, tensorflow-cpu, ...)
+PACKAGES = {"numpy": ("numpy",), "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow_cpu", "tensorflow-intel"), "keras": ("keras",),
+            "scikit-learn": ("scikit-learn",), "pybrain3": ("pybrain3",), "threadpoolctl": ("threadpoolctl",)}
 
 
 def cpuinfo() -> dict[str, Any]:
@@ -51,11 +52,14 @@ def blas_label(host: dict[str, Any]) -> str:
 
 def versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {"python": platform.python_version()}
-    for key, dist in PACKAGES.items():
-        try:
-            out[key] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            out[key] = None
+    for key, dists in PACKAGES.items():
+        out[key] = None
+        for dist in dists:
+            try:
+                out[key] = importlib.metadata.version(dist)
+                break
+            except importlib.metadata.PackageNotFoundError:
+                continue
     return out
 
 
