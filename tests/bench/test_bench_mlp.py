@@ -7,7 +7,7 @@ import os
 import pytest
 
 from scratchbench.bench.__main__ import main as bench_main
-from scratchbench.bench.host import cpuinfo
+from scratchbench.bench.host import cpu_label, cpuinfo
 
 SUMMARY_KEYS = {"median", "iqr", "ci95_median", "n", "samples", "load_flagged", "n_load_flagged"}
 
@@ -26,6 +26,8 @@ def test_quick_mlp_writes_the_contract_json(quick_mlp):
     assert meta["threads"] == 1 and meta["data"] == "synthetic" and meta["quick"] and meta["repeats"] == 2
     assert meta["config"]["preset"] == "r12_mnist_mse" and meta["config"]["registry"]["sklearn"] == "sklearn_mlp"
     assert meta["errors"] == {}
+    assert meta["numpy_blas_threads"] == {"batch_32": 1, "batch_128": 1} and meta["learning_rate"] == 0.01
+    assert meta["cpu"] == cpu_label(meta["host"]) and meta["epoch_gflop"] == 512 * 319_600 / 1e9
 
 
 def test_every_implementation_ran_in_its_own_pinned_process(quick_mlp):

@@ -26,6 +26,7 @@ from typing import Any, Sequence
 from ..paths import reports_dir
 from . import harness
 from .harness import write_json
+from .host import cpu_label
 
 PRESET = "r7_mnist_cnn"
 KINDS = ("numpy", "keras", "keras_tuned", "floor")
@@ -126,7 +127,7 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
             ratios["numpy_over_engine_commit"] = result["numpy"] / result[f"numpy@{engine[0]}"]
     for other in ("keras", "keras_tuned"):
         if result[other] and result["floor"]:
-            ratios[f"{other}_floor_fraction_reached".replace("keras_floor", "keras_floor")] = result["floor"] / result[other]
+            ratios[f"{other}_floor_fraction_reached"] = result["floor"] / result[other]
     step_rates = [i["gflops"] for i in floor_info.get("sample_info", [])]
     result["meta"] = {
         "preset": args.preset, "samples": args.samples, "batch_size": args.batch_size, "repeats": args.repeats, "threads": threads,
@@ -139,7 +140,7 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
                        "im2col shapes at the best thread count",
         "gemm_rate_gflops_step_shapes": harness.median_or_none(step_rates),
         "gemm_rate_gflops_square": square["gflops"] if square else None, "square_gemm": square,
-        "floor_step_shapes": floor_info.get("info", {}).get("step_shapes"),
+        "floor_gemm_shapes": floor_info.get("info", {}).get("step_shapes"),
         "ratios": ratios, "all_seconds": s["all_seconds"]["epoch"], "all_cpu_seconds": s["all_cpu_seconds"]["epoch"],
         "cpu_seconds_median": {k: v["cpu"]["median"] for k, v in s["stats"]["epoch"].items()},
         "threads_active": {k: v["threads_active"] for k, v in s["stats"]["epoch"].items()},
@@ -152,7 +153,7 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
                   "wall seconds inside the training loop (engine epoch_seconds, Keras on_epoch_begin..on_epoch_end); no profiling "
                   "during timed epochs",
         "elapsed_seconds": time.perf_counter() - t0, "estimated_seconds": est,
-        "host": host, "load_average": host["load_average"], "timestamp_utc": host["date_utc"],
+        "host": host, "cpu": cpu_label(host), "load_average": host["load_average"], "timestamp_utc": host["date_utc"],
     }
     return result
 

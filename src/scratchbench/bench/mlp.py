@@ -23,6 +23,7 @@ from typing import Any, Sequence
 from ..paths import reports_dir
 from . import harness
 from .harness import write_json
+from .host import cpu_label
 
 PRESET = "r12_mnist_mse"
 OVERRIDES = [
@@ -146,14 +147,15 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
                    "best_threads": [i["best_threads"] for i in measured[key]["floor"]["sample_info"]],
                    "square_gemm": measured[key]["floor"]["info"]["square_gemm"], "step_shapes": measured[key]["floor"]["info"]["step_shapes"]}
              for key, _, _ in settings if "floor" in measured.get(key, {}) and measured[key]["floor"]["sample_info"]}
-    numpy_blas = {key: measured[key]["numpy"]["sample_info"][0]["threads"] for key, _, _ in settings
+    numpy_blas = {key: measured[key]["numpy"]["sample_info"][0]["threads"].get("blas_fit") for key, _, _ in settings
                   if measured.get(key, {}).get("numpy", {}).get("sample_info")}
     result["meta"] = {
         "samples": args.samples, "repeats": args.repeats, "threads": threads, "batch_sizes": args.batch_sizes,
         "data": "synthetic" if args.synthetic else "mnist", "quick": args.quick,
         "architecture": "784-100(sigmoid)-10(softmax), CCE, SGD lr 0.01, float32, x/255",
         "config": {"preset": PRESET, "overrides": OVERRIDES, "registry": {k: REGISTRY[k] for k in kinds}},
-        "epoch_gflop": flops / 1e9, "floor": floor, "numpy_blas_threads": numpy_blas,
+        "learning_rate": cfg["optimizer"]["learning_rate"], "epoch_gflop": flops / 1e9, "floor": floor, "numpy_blas_threads": numpy_blas,
+        "floor_gflop_per_second": {key: flops / 1e9 / row["floor"] for key, row in result.items() if key.startswith("batch_") and "floor" in row},
         "implementations": info, "workers": hello, "order": measured["order"], "errors": measured["errors"],
         "all_seconds": s["all_seconds"], "all_cpu_seconds": s["all_cpu_seconds"],
         "timing": "each implementation in its own process pinned with taskset to the first `threads` cores; one untimed warm-up "
@@ -164,7 +166,7 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
                      f"models.numpy_net.SMALL_STEP_MACS, else {threads}; TensorFlow intra- and inter-op threads = {threads}; "
                      f"floor: best of 1..{threads}",
         "keras_op_determinism": False, "elapsed_seconds": time.perf_counter() - t0, "estimated_seconds": est,
-        "host": host, "load_average": host["load_average"], "timestamp_utc": host["date_utc"],
+        "host": host, "cpu": cpu_label(host), "load_average": host["load_average"], "timestamp_utc": host["date_utc"],
     }
     return result
 

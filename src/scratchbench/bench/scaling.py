@@ -4,7 +4,7 @@ MLP 784-W-10 (the ``bench mlp`` model, :func:`scratchbench.bench.mlp.compose_mod
 32..1024 at the bench width 100, then width 32..1024 at batch 128, at 1 and 2 threads, for the
 engine, Keras default, Keras tuned and scikit-learn, each in its own pinned worker, alternated
 ABBA (:mod:`scratchbench.bench.harness`). Per implementation and thread count it fits, by
-non-negative least squares over the settings' medians,
+non-negative least squares on relative errors over the settings' medians,
 
     epoch seconds = a x steps + executed FLOPs / rate
 
@@ -76,13 +76,14 @@ def plan(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def fit_cost(steps: Sequence[float], gflop: Sequence[float], seconds: Sequence[float]) -> dict[str, Any]:
-    """Non-negative least squares ``seconds = a * steps + gflop / rate``: ``a`` s/step, ``rate`` GFLOP/s, R^2."""
+    """Non-negative least squares ``seconds = a * steps + gflop / rate`` on relative errors (rows divided by the
+    measured time, so a 30 ms setting weighs as much as a 3 s one): ``a`` s/step, ``rate`` GFLOP/s, R^2."""
     import numpy as np
     from scipy.optimize import nnls
 
     A = np.column_stack([np.asarray(steps, float), np.asarray(gflop, float)])
     t = np.asarray(seconds, float)
-    (a, inv_rate), _ = nnls(A, t)
+    (a, inv_rate), _ = nnls(A / t[:, None], np.ones_like(t))
     pred = A @ np.array([a, inv_rate])
     ss = float(np.sum((t - t.mean()) ** 2))
     return {"seconds_per_step": float(a), "gflops": float(1.0 / inv_rate) if inv_rate > 0 else None,
@@ -173,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "samples": args.samples, "repeats": args.repeats, "threads": args.threads, "data": data["source"], "quick": args.quick,
         "model": "784-W(sigmoid)-10(softmax), CCE, SGD lr 0.01, float32 (bench mlp's model, width W)",
         "sweeps": {"batch": {"batch_sizes": args.batch_sizes, "width": BASE_WIDTH}, "width": {"widths": args.widths, "batch": BASE_BATCH}},
-        "fit": "non-negative least squares over the settings' median epoch seconds: t = a * steps + executed GFLOP / rate",
+        "fit": "non-negative least squares on relative errors over the settings' median epoch seconds: t = a * steps + executed GFLOP / rate",
         "workers": meta_workers, "errors": errors, "order": order, "elapsed_seconds": time.perf_counter() - t0, "estimated_seconds": est,
         "host": host, "cpu_label": cpu_label(host), "timestamp_utc": host["date_utc"],
     }
