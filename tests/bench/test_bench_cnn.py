@@ -19,7 +19,12 @@ def test_quick_cnn_writes_the_contract_keys_and_times_another_revision(tmp_path,
     assert result["keras"] is None and result["keras_tuned"] is None  # not run with --only numpy,floor
     assert result["numpy"] > 0 and result["floor"] > 0 and result[f"numpy@{rev}"] > 0
     m = result["meta"]
-    assert m["engine_commit"]["label"] == f"numpy@{rev}" and "numpy_over_engine_commit" in m["ratios"]
+    assert m["engine_commit"]["label"] == f"numpy@{rev}" and m["engine_commit"]["given"] == "HEAD" and "numpy_over_engine_commit" in m["ratios"]
+    from scratchbench.bench.readme import cnn_table
+
+    result["_file"] = "cnn_threads1.json"
+    table = cnn_table([result])
+    assert f"| numpy@{rev} |" in table and f"`numpy@{rev}`: the engine of git revision `HEAD`" in table
     assert len(m["all_seconds"]["numpy"]) == 2 and m["preset"] == "r7_mnist_cnn"
     assert m["epoch_gflop"] == pytest.approx(64 * 66_364_416 / 1e9)  # the hand count of test_floor, 64 images
     assert m["gemm_rate_gflops_step_shapes"] > 0 and m["gemm_rate_gflops_square"] > 0

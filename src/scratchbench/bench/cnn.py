@@ -145,7 +145,9 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
         "cpu_seconds_median": {k: v["cpu"]["median"] for k, v in s["stats"]["epoch"].items()},
         "threads_active": {k: v["threads_active"] for k, v in s["stats"]["epoch"].items()},
         "implementations": {label: r["info"] for label, r in measured["epoch"].items()},
-        "engine_commit": {"rev": engine[0], "label": f"numpy@{engine[0]}"} if engine else None,
+        "engine_commit": {"rev": engine[0], "given": args.engine_commit, "label": f"numpy@{engine[0]}",
+                          "what": f"the engine (src/scratchbench/scratch) of git revision {args.engine_commit} ({engine[0]}), "
+                                  "extracted with git archive and imported in its own worker"} if engine else None,
         "workers": hello, "order": measured["order"], "errors": measured["errors"],
         "numpy_threading": f"conv row chunks on {threads} worker thread(s) (scratch.conv.set_workers), BLAS 1 thread each",
         "keras_threading": f"TensorFlow intra/inter-op threads = {threads}; op determinism off",

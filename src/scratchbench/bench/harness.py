@@ -63,8 +63,11 @@ class Worker:
 
     def ask(self, **cmd: Any) -> dict[str, Any]:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(json.dumps(cmd) + "\n")
+            self.proc.stdin.flush()
+        except OSError as exc:  # the worker is gone (crashed or killed)
+            raise WorkerError(f"bench worker {self.label} is gone ({exc}); its stderr is above") from None
         return self._read()
 
     def close(self) -> None:

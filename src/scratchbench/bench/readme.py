@@ -115,6 +115,9 @@ def cnn_table(runs: list[dict[str, Any]]) -> str:
                      f"{m['host']['theoretical_peak']['gflops']:.0f} GFLOP/s"
                      + (f"; profiling pass: {prof['threads_active']} threads active, {prof['epoch_cpu_seconds_mean']:.2f} CPU s per epoch" if prof else "")
                      + ".")
+    commits = {r["meta"]["engine_commit"]["label"]: r["meta"]["engine_commit"]["given"] for r in runs if r["meta"].get("engine_commit")}
+    for label, given in commits.items():
+        lines.append(f"- `{label}`: the engine of git revision `{given}`, timed alternately with today's in the same session.")
     lines += ["", _provenance(runs)]
     return "\n".join(lines)
 
