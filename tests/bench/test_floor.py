@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scratchbench.bench import cnn, mlp
-from scratchbench.bench.floor import gemm_flops, measure_gemm_rate, step_shapes, theoretical_peak, training_flops_per_sample
+from scratchbench.bench.floor import forward_macs_per_sample, gemm_flops, measure_gemm_rate, step_shapes, theoretical_peak, training_flops_per_sample
 from scratchbench.scratch.architecture import normalize_layers
 
 
@@ -16,6 +16,7 @@ def test_mlp_floor_flops_match_a_hand_count():
     hand = 2 * 784 * 100 + 2 * 784 * 100 + 3 * (2 * 100 * 10)
     assert hand == 319_600
     assert training_flops_per_sample(layers) == hand
+    assert forward_macs_per_sample(layers) == 784 * 100 + 100 * 10
     assert step_shapes(layers, 128) == [(128, 784, 100), (784, 128, 100), (128, 100, 10), (100, 128, 10), (128, 10, 100)]
 
 
