@@ -49,12 +49,9 @@ class RunModel:
         kind = model.get("input_kind") or input_kind(self.implementation)
         x = adapt_x(np.asarray(x_stored), self.spec, kind, model.get("input_scaling", "none"),
                     model.get("dtype", "float32"))
-        p = np.asarray(self._proba(x), dtype=np.float64)
-        if p.ndim == 1:
-            p = p[:, None]
-        if p.shape[1] == 1:
-            p = np.hstack([1.0 - p, p])
-        return p
+        from scratchbench.scratch.targets import two_class_proba
+
+        return two_class_proba(np.asarray(self._proba(x), dtype=np.float64))
 
 
 def _client(tracking_uri: str | None):

@@ -80,10 +80,7 @@ class _NumpyBase(Implementation):
         return np.asarray(self.net.predict_proba(x))
 
     def save(self, path: Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        written = self.net.save(path)
-        return Path(written) if written is not None else path.with_suffix(".npz")
+        return self.net.save(path)
 
     def weights(self) -> list[np.ndarray] | None:
         return self.net.get_weights()
