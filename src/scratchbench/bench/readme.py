@@ -88,9 +88,10 @@ def mlp_table(runs: list[dict[str, Any]]) -> str:
         lines.append(f"- {m['threads']} thread(s): floor {floors or '-'}; theoretical peak {m['host']['theoretical_peak']['gflops']:.0f} GFLOP/s "
                      f"(2 FMA units assumed)" + (f"; PyBrain {pb['seconds_per_1000_images']:.2f} s per 1,000 images "
                                                  f"(online, {pb['images_per_epoch']}-image epochs)" if pb else "") + ".")
-    tuned = next((i.get("keras_tuned") for r in runs for i in r["meta"].get("implementations", {}).values() if i.get("keras_tuned")), None)
+    tuned = [f"{r['meta']['threads']} thread(s) batch {key.removeprefix('batch_')}: {i['keras_tuned']['compile']}"
+             for r in runs for key, i in r["meta"].get("implementations", {}).items() if i.get("keras_tuned")]
     if tuned:
-        lines.append(f"- Keras tuned: {tuned['compile']}; op determinism off for every Keras timing.")
+        lines.append(f"- Keras tuned ({'; '.join(tuned)}); op determinism off for every Keras timing.")
     lines += ["", _provenance(runs)]
     return "\n".join(lines)
 
@@ -113,7 +114,7 @@ def cnn_table(runs: list[dict[str, Any]]) -> str:
                      f"{_s(m['gemm_rate_gflops_step_shapes'], 1)} GFLOP/s, square GEMM {_s(m['gemm_rate_gflops_square'], 1)} "
                      f"(floor at that rate {_s(run.get('floor_square_gemm'), 2)} s), theoretical peak "
                      f"{m['host']['theoretical_peak']['gflops']:.0f} GFLOP/s"
-                     + (f"; profiling pass: {prof['threads_active']} threads active, {prof['epoch_cpu_seconds_mean']:.2f} CPU s per epoch" if prof else "")
+                     + (f"; profiling pass: {prof['threads_active']} thread(s) active, {prof['epoch_cpu_seconds_mean']:.2f} CPU s per epoch" if prof else "")
                      + ".")
     commits = {r["meta"]["engine_commit"]["label"]: r["meta"]["engine_commit"]["given"] for r in runs if r["meta"].get("engine_commit")}
     for label, given in commits.items():
