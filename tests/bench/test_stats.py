@@ -23,3 +23,13 @@ def test_summary_median_iqr_and_bootstrap_interval():
     assert s["median"] == 10.5 and s["iqr"] == [5.75, 15.25] and s["n"] == 20 and s["n_load_flagged"] == 1
     lo, hi = s["ci95_median"]
     assert 5.0 < lo < 10.5 < hi < 16.0  # the median's interval is not pulled towards the outlier
+
+
+def test_load_watch_reads_before_during_and_after():
+    import time
+
+    from scratchbench.bench.worker import LoadWatch
+
+    with LoadWatch(interval=0.05) as loads:
+        time.sleep(0.3)
+    assert len(loads) >= 4 and all(v >= 0 for v in loads)  # before, a few during, after

@@ -130,7 +130,7 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
             ratios[f"{other}_floor_fraction_reached"] = result["floor"] / result[other]
     step_rates = [i["gflops"] for i in floor_info.get("sample_info", [])]
     result["meta"] = {
-        "preset": args.preset, "samples": args.samples, "batch_size": args.batch_size, "repeats": args.repeats, "threads": threads,
+        "preset": args.preset, "samples": args.samples, "batch_size": args.batch_size, "learning_rate": cfg["optimizer"]["learning_rate"], "repeats": args.repeats, "threads": threads,
         "data": "synthetic" if args.synthetic else "mnist", "quick": args.quick,
         "architecture": " -> ".join(_layer_label(layer) for layer in layers) + f", {cfg['optimizer']['name']}, {cfg['model']['loss']}, "
                         f"{cfg['model']['dtype']}, x/255",

@@ -5,8 +5,8 @@ Each implementation runs in its own process (:mod:`scratchbench.bench.worker`) s
 (and their libraries imported) before any timing. For each setting every worker first builds
 its model and runs one untimed warm-up epoch; then the repeats run in ABBA order
 (:func:`stats.alternated`), one epoch per implementation per repeat, so a drift in machine speed
-hits all alike. Every sample keeps the 1-minute load average seen before and after it and is
-flagged when that exceeded ``threads``.
+hits all alike. Every sample keeps the 1-minute load averages seen before, during (each second)
+and after it, and is flagged when one exceeded ``threads``.
 """
 
 from __future__ import annotations

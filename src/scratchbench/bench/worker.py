@@ -6,7 +6,7 @@ stdin and answers one JSON line on stdout (everything else the libraries print g
 - ``{"cmd": "prepare", "key": K, "setting": {...}}``: build the model through the registry
   (``models.registry.get_implementation``), load the data, run one untimed warm-up epoch;
 - ``{"cmd": "epoch", "key": K}``: one timed epoch -> ``wall`` and ``cpu`` seconds, the 1-minute
-  load average before and after, and how many of the process's threads did work;
+  load average before, every second during and after it, and how many of the process's threads did work;
 - ``{"cmd": "profile", "key": K, "samples": N}``: the NumPy CNN's separate profiling pass;
 - ``{"cmd": "quit"}``.
 
@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -55,6 +56,29 @@ def thread_cpu() -> dict[int, float]:
 def active_threads(before: dict[int, float], after: dict[int, float], wall: float) -> int:
     """Threads that used more than 5% of the wall time (0.01 s resolution)."""
     return sum(1 for tid, c in after.items() if c - before.get(tid, 0.0) > max(0.05 * wall, 0.01))
+
+
+class LoadWatch:
+    """The 1-minute load average before, every ``interval`` seconds during, and after a block (a sleeping thread)."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self.interval, self.loads = interval, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.loads.append(os.getloadavg()[0])
+
+    def __enter__(self) -> list[float]:
+        self.loads.append(os.getloadavg()[0])
+        self._thread.start()
+        return self.loads
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.loads.append(os.getloadavg()[0])
 
 
 def use_engine(engine_dir: str) -> None:
@@ -350,12 +374,13 @@ class Worker:
             return {"prepared": msg["key"], "seconds": time.perf_counter() - t0, "info": getattr(runner, "info", {})}
         if cmd == "epoch":
             runner = self.runners[msg["key"]]
-            l0, th0, c0 = os.getloadavg()[0], thread_cpu(), time.process_time()
-            t0 = time.perf_counter()
-            wall, info = runner.epoch()
-            total = time.perf_counter() - t0
-            l1, th1 = os.getloadavg()[0], thread_cpu()
-            return {"wall": wall, "cpu": time.process_time() - c0, "load": [l0, l1], "threads_active": active_threads(th0, th1, total),
+            th0 = thread_cpu()
+            with LoadWatch() as loads:
+                c0, t0 = time.process_time(), time.perf_counter()
+                wall, info = runner.epoch()
+                total, cpu = time.perf_counter() - t0, time.process_time() - c0
+            th1 = thread_cpu()
+            return {"wall": wall, "cpu": cpu, "load": loads, "threads_active": active_threads(th0, th1, total),
                     "threads_total": len(th1), "info": info}
         if cmd == "profile":
             return self.runners[msg["key"]].profile(int(msg["samples"]))
