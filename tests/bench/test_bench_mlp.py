@@ -30,14 +30,18 @@ def test_quick_mlp_writes_the_contract_json(quick_mlp):
     assert meta["cpu"] == cpu_label(meta["host"]) and meta["epoch_gflop"] == 512 * 319_600 / 1e9
 
 
-def test_every_implementation_ran_in_its_own_pinned_process(quick_mlp):
+def test_every_implementation_and_setting_ran_in_its_own_pinned_process(quick_mlp):
     _, data = quick_mlp
-    workers = data["meta"]["workers"]
+    by_setting = data["meta"]["workers"]
     first_core = sorted(os.sched_getaffinity(0))[0]
-    assert len({w["pid"] for w in workers.values()}) == 3 != os.getpid()
-    for w in workers.values():
-        assert w["affinity"] == [first_core] and w["threads"] == 1
-        assert w["command"][:3] == ["taskset", "-c", str(first_core)]
+    assert set(by_setting) == {"batch_32", "batch_128"}
+    pids = [w["pid"] for workers in by_setting.values() for w in workers.values()]
+    assert len(set(pids)) == 6 and os.getpid() not in pids  # one process per implementation and setting
+    for workers in by_setting.values():
+        assert set(workers) == {"numpy", "sklearn", "floor"}
+        for w in workers.values():
+            assert w["affinity"] == [first_core] and w["threads"] == 1
+            assert w["command"][:3] == ["taskset", "-c", str(first_core)]
 
 
 def test_repeats_alternate_abba(quick_mlp):

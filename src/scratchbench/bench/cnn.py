@@ -47,7 +47,7 @@ def compose_model(preset: str) -> dict[str, Any]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m scratchbench.bench cnn", description=__doc__.split("\n\n")[0])
     p.add_argument("--preset", default=PRESET, help=f"experiment preset giving the model (default {PRESET})")
-    p.add_argument("--samples", type=int, default=6000, help="training images per epoch (default 6000)")
+    p.add_argument("--samples", type=int, default=4800, help="training images per epoch (default 4800)")
     p.add_argument("--repeats", type=int, default=10, help="timed epochs per implementation (default 10)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--threads", type=int, nargs="+", default=None, help="thread counts (default: all cores)")

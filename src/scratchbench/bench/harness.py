@@ -2,7 +2,9 @@
 
 Each implementation runs in its own process (:mod:`scratchbench.bench.worker`) started with
 ``taskset -c`` on the first ``threads`` cores this process may use; all of them are started
-(and their libraries imported) before any timing. For each setting every worker first builds
+(and their libraries imported) before any timing. ``measure_in_fresh_workers`` starts new ones
+for every setting (``bench mlp``); ``bench scaling`` keeps one worker per implementation and
+thread count over its 12 settings (rebuilding the model for each) to save 40 TensorFlow imports. For each setting every worker first builds
 its model and runs one untimed warm-up epoch; then the repeats run in ABBA order
 (:func:`stats.alternated`), one epoch per implementation per repeat, so a drift in machine speed
 hits all alike. Every sample keeps the 1-minute load averages seen before, during (each second)
@@ -149,6 +151,27 @@ def measure(workers: dict[str, Worker], settings: Sequence[Setting], threads: in
                 r["cpu_summary"] = summary(r["cpu"])
         out[key] = row
     return out
+
+
+def measure_in_fresh_workers(settings: Sequence[Setting], threads: int, repeats: int,
+                             make_setting: Callable[[str, dict[str, Any]], dict[str, Any]],
+                             log: Callable[[str], None] = print) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``measure`` with new worker processes for every setting (nothing a previous setting traced or cached
+    carries over); returns the merged measurements and ``{key: {label: worker hello + command}}``."""
+    merged: dict[str, Any] = {"order": [], "errors": {}}
+    hello: dict[str, Any] = {}
+    for setting in settings:
+        key, _, labels = setting
+        workers = start_workers({label: (label, None) for label in labels}, threads, log)
+        try:
+            m = measure(workers, [setting], threads, repeats, make_setting, log)
+            hello[key] = {label: w.hello | {"command": w.command} for label, w in workers.items()}
+        finally:
+            close_all(workers)
+        merged[key] = m[key]
+        merged["order"] += m["order"]
+        merged["errors"].update(m["errors"])
+    return merged, hello
 
 
 def start_workers(specs: dict[str, tuple[str, str | None]], threads: int, log: Callable[[str], None] = print) -> dict[str, Worker]:

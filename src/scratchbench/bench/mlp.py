@@ -117,16 +117,11 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
         base = {"cfg": cfg, "batch": b, "data": data_setting(args), "slice": args.pybrain_images}
         settings.append((f"batch_{b}", base, labels))
     plan = [(k, -(-args.samples // b), args.samples, flops) for _, base, labels in settings for k in labels for b in [base["batch"]]]
-    est = estimate_seconds(plan, args.repeats, sum(k.startswith("keras") for k in kinds), {"keras_tuned": 4})
+    est = estimate_seconds(plan, args.repeats, len(settings) * sum(k.startswith("keras") for k in kinds), {"keras_tuned": 4})
     print(f"bench mlp, {threads} thread(s): {len(settings)} setting(s) x {len(kinds)} implementation(s) x {args.repeats} repeats; "
           f"estimated {est / 60:.1f} min on 2 quiet cores", flush=True)
     t0 = time.perf_counter()
-    workers = harness.start_workers({k: (k, None) for k in kinds}, threads)
-    try:
-        measured = harness.measure(workers, settings, threads, args.repeats, harness.make_setting_fn(args.quick, REGISTRY))
-        hello = {label: w.hello | {"command": w.command} for label, w in workers.items()}
-    finally:
-        harness.close_all(workers)
+    measured, hello = harness.measure_in_fresh_workers(settings, threads, args.repeats, harness.make_setting_fn(args.quick, REGISTRY))
     s = harness.summarise(measured, [k for k, _, _ in settings])
     result: dict[str, Any] = {}
     for key, row in s["medians"].items():
@@ -158,8 +153,8 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
         "floor_gflop_per_second": {key: flops / 1e9 / row["floor"] for key, row in result.items() if key.startswith("batch_") and "floor" in row},
         "implementations": info, "workers": hello, "order": measured["order"], "errors": measured["errors"],
         "all_seconds": s["all_seconds"], "all_cpu_seconds": s["all_cpu_seconds"],
-        "timing": "each implementation in its own process pinned with taskset to the first `threads` cores; one untimed warm-up "
-                  "epoch per setting; repeats alternated ABBA; wall seconds of the epoch inside the training loop (engine "
+        "timing": "each implementation and setting in its own process pinned with taskset to the first `threads` cores; one "
+                  "untimed warm-up epoch; repeats alternated ABBA; wall seconds of the epoch inside the training loop (engine "
                   "epoch_seconds, Keras on_epoch_begin..on_epoch_end, scikit-learn one partial_fit call, PyBrain its epoch per "
                   "1,000 images, floor = executed FLOPs / best-thread-count GEMM rate on the step's shapes)",
         "threading": f"BLAS limited to {threads} thread(s) in every process; engine and scikit-learn: one BLAS thread for steps under "

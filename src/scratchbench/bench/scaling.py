@@ -34,7 +34,7 @@ BASE_WIDTH, BASE_BATCH = 100, 128
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m scratchbench.bench scaling", description=__doc__.split("\n\n")[0])
-    p.add_argument("--samples", type=int, default=8192, help="training images per epoch (default 8192)")
+    p.add_argument("--samples", type=int, default=6144, help="training images per epoch (default 6144)")
     p.add_argument("--repeats", type=int, default=3, help="timed epochs per implementation and setting (default 3: 12 settings per fit)")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=BATCHES)
     p.add_argument("--widths", type=int, nargs="+", default=WIDTHS)
