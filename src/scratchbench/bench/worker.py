@@ -270,7 +270,7 @@ class FloorRunner:
         from .floor import best_thread_rate
 
         r = best_thread_rate(self.shapes, cores(), repeats=1, min_seconds=self.min_seconds)
-        return self.flops / r["rate"], {"gflops": r["rate"] / 1e9, "best_threads": r["threads"],
+        return self.flops / r["rate"], {"gflops": r["rate"] / 1e9, "best_threads": r["threads"], "layouts": r["layouts"],
                                         "gflops_by_threads": {t: v / 1e9 for t, v in r["rate_by_threads"].items()}}
 
 
