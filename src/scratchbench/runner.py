@@ -29,9 +29,11 @@ from scratchbench.experiment.caps import apply_caps, epoch_cap, macs_per_sample
 from scratchbench.experiment.curves import plot_curve, write_curve_csv, write_metrics_json
 from scratchbench.experiment.probes import run_probes
 from scratchbench.tracking import names
-from scratchbench.tracking.provenance import cpu_description, git_commit, lockfile_sha256
-from scratchbench.tracking.run import TrackedRun, flatten
+from scratchbench.tracking.provenance import cpu_description, git_commit, lockfile_sha256, process_start_ms
+from scratchbench.tracking.run import RunLog, flatten
 from scratchbench.tracking.store import experiment_name, init_store, resolve_uri
+
+SPOOL_DIR = "run"  # <out_dir>/run/: the spooled run (tracking.record=spool), recorded by the DVC record stage
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -81,6 +83,7 @@ def _tags(cfg: Mapping[str, Any]) -> dict[str, str]:
         "published_value": "" if pub.get("value") is None else str(pub["value"]),
         "published_text": pub.get("text") or "",
         "note": exp.get("note") or "",
+        "process_start_ms": str(process_start_ms()),
     }
 
 
@@ -115,7 +118,7 @@ def _macs(model_cfg: dict[str, Any], spec: Any, kind: str) -> int | None:
         return None
 
 
-def _train(cfg: dict[str, Any], run: TrackedRun, workdir: Path, out_dir: Path | None) -> dict[str, float]:
+def _train(cfg: dict[str, Any], run: RunLog, workdir: Path, out_dir: Path | None) -> dict[str, float]:
     from scratchbench.data.features import features_sha256, load_features
     from scratchbench.models import adapter
     from scratchbench.models.base import Split
@@ -192,7 +195,7 @@ def _train(cfg: dict[str, Any], run: TrackedRun, workdir: Path, out_dir: Path | 
     return metrics
 
 
-def _activations(cfg: dict[str, Any], run: TrackedRun, workdir: Path) -> dict[str, float]:
+def _activations(cfg: dict[str, Any], run: RunLog, workdir: Path) -> dict[str, float]:
     e = cfg["experiment"]
     z = np.linspace(e["z_min"], e["z_max"], int(e["n_points"]))
     errs = act.derivative_errors(list(e["activations"]), z, e["leaky_alpha"])
@@ -214,13 +217,24 @@ def run(cfg: Any, *, parent_run_id: str | None = None, job: str | None = None,
     cfg = validate(cfg)
     seed_everything(int(cfg["seed"]))
     tr = cfg["tracking"]
-    client = init_store(resolve_uri(tr["uri"]), tr["connect_timeout"])
     tags = {**_tags(cfg), **(extra_tags or {})}
     if parent_run_id:
         tags[names.TAG_SWEEP] = "child"
-    run = TrackedRun(client, experiment_name(tr["experiment_prefix"], cfg["dataset"]["name"]), run_name(cfg, job),
-                     tags=tags, parent_run_id=parent_run_id, max_points=tr["max_curve_points"])
     out = Path(out_dir) if out_dir is not None else None
+    exp_name, name = experiment_name(tr["experiment_prefix"], cfg["dataset"]["name"]), run_name(cfg, job)
+    if tr["record"] == "spool":  # no store in the run's path: the DVC record stage writes it later
+        if out is None:
+            raise ValueError("tracking.record=spool needs an output directory (the DVC train stages give one)")
+        from scratchbench.tracking.spool import SpoolRun
+
+        run: RunLog = SpoolRun(out / SPOOL_DIR, exp_name, name, tags=tags, parent_run_id=parent_run_id,
+                               max_points=tr["max_curve_points"])
+    else:
+        from scratchbench.tracking.run import TrackedRun
+
+        client = init_store(resolve_uri(tr["uri"]), tr["connect_timeout"])
+        run = TrackedRun(client, exp_name, name, tags=tags, parent_run_id=parent_run_id,
+                         max_points=tr["max_curve_points"])
     status, error, metrics = "FINISHED", None, {}
     with tempfile.TemporaryDirectory(prefix="scratchbench-run-") as tmp, _SigtermToKill():
         workdir = Path(tmp)
@@ -253,7 +267,7 @@ def run(cfg: Any, *, parent_run_id: str | None = None, job: str | None = None,
     return RunResult(run.run_id, status, metrics, error)
 
 
-def _record_error(run: TrackedRun, workdir: Path, status: str, exc: BaseException) -> None:
+def _record_error(run: RunLog, workdir: Path, status: str, exc: BaseException) -> None:
     """Tags ``error``/``error_type``/``failure_reason`` and the traceback as ``error.txt`` (best effort)."""
     diverged = isinstance(exc, (NonFiniteLoss, FloatingPointError)) or "Diverged" in type(exc).__name__
     reason = "killed" if status == "KILLED" else ("nan_loss" if diverged else "exception")

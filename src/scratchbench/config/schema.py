@@ -217,12 +217,18 @@ class ProfileConfig:
     max_work: Optional[float] = None
 
 
+class RecordMode(str, Enum):
+    direct = "direct"
+    spool = "spool"
+
+
 @dataclass
 class TrackingConfig:
     uri: Optional[str] = None
     experiment_prefix: str = "scratchbench"
     connect_timeout: float = 5.0
     max_curve_points: int = 2000
+    record: RecordMode = RecordMode.direct  # spool: files under the stage's output, stored by `record`
 
 
 @dataclass
