@@ -107,6 +107,25 @@ class _SigtermToKill:
             signal.signal(signal.SIGTERM, self.prev)
 
 
+def _load_implementation(name: str) -> None:
+    """Import the implementation's framework before the run opens (TensorFlow: seconds), quietly.
+
+    The run's open-to-close time then measures the run, not an import; TensorFlow's C++ log
+    (level 3: errors too, e.g. ``NodeDef mentions attribute ...``) and its Python retracing
+    warnings stay out of a sweep's output, one line per run.
+    """
+    import logging
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    from scratchbench.models.registry import implementation_class
+
+    try:
+        implementation_class(name)
+    except ValueError:
+        pass  # unknown name: the run records the error
+
+
 def _macs(model_cfg: dict[str, Any], spec: Any, kind: str) -> int | None:
     """Forward multiply-accumulates per sample of the run's architecture (None if it cannot say)."""
     from scratchbench.models.adapter import model_input_shape
@@ -152,7 +171,7 @@ def _train(cfg: dict[str, Any], run: RunLog, workdir: Path, out_dir: Path | None
         val = test
         val_source = "test split"
     macs = _macs(cfg["model"], prep.spec, kind)
-    cfg["train"]["epochs"], ecaps = epoch_cap(cfg, len(prep.train.y), macs)
+    cfg["train"]["epochs"], ecaps = epoch_cap(cfg, len(prep.train.y), macs, len(val.y))
     run.log_params({**caps, **ecaps, **{f"data.{k}": v for k, v in prep.info.items()},
                     "data.test_samples_effective": len(test.y), "data.val_source": val_source,
                     "data.val_samples": len(val.y)})
@@ -216,6 +235,8 @@ def run(cfg: Any, *, parent_run_id: str | None = None, job: str | None = None,
     """
     cfg = validate(cfg)
     seed_everything(int(cfg["seed"]))
+    if cfg["experiment"]["task"] == "train":
+        _load_implementation(cfg["model"]["name"])
     tr = cfg["tracking"]
     tags = {**_tags(cfg), **(extra_tags or {})}
     if parent_run_id:

@@ -215,6 +215,8 @@ class ProfileConfig:
     max_iterations: Optional[int] = None
     max_sample_passes: Optional[int] = None
     max_work: Optional[float] = None
+    max_fit_seconds: Optional[float] = None  # predicted fit time bound (experiment/caps.py)
+    costs: Dict[str, Dict[str, float]] = field(default_factory=dict)  # implementation -> seconds per epoch/step/sample/mac
 
 
 class RecordMode(str, Enum):
