@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ROOT / "conf" / "profile" / "quick.yaml"
@@ -39,6 +40,9 @@ def _probes(matrix: dict) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     order = lambda kv: DATASET_ORDER.index(kv[1]["dataset"]) if kv[1]["dataset"] in DATASET_ORDER else 99  # noqa: E731
     for key, item in sorted(matrix.items(), key=order):
+        preset = yaml.safe_load((ROOT / "conf" / "experiment" / f"{item['experiment']}.yaml").read_text()) or {}
+        if (preset.get("experiment") or {}).get("task", "train") != "train":
+            continue  # R8's activation check trains nothing
         seen = {p["dataset"] for p in out.get(item["model"], [])}
         if item["dataset"] in seen or len(seen) >= MAX_PRESETS:
             continue
@@ -46,15 +50,15 @@ def _probes(matrix: dict) -> dict[str, list[dict]]:
     return out
 
 
-def _probe(item: dict, n: int, epochs: int, tmp: Path) -> dict | None:
+def _probe(item: dict, n: int, epochs: int, tmp: Path, extra: tuple[str, ...] = ()) -> dict | None:
     from scratchbench.config.compose import compose_run
     from scratchbench.runner import run
     from scratchbench.tracking.spool import read_spool
 
     overrides = [f"experiment={item['experiment']}", f"model={item['model']}", *item.get("overrides", []),
                  "profile=full", "tracking.record=spool", f"train.epochs={epochs}", f"train.max_train_samples={n}",
-                 f"train.max_test_samples={max(100, n // 2)}", "train.early_stopping_patience=null"]
-    out = tmp / f"{item['key']}-{n}"
+                 f"train.max_test_samples={max(100, n // 2)}", "train.early_stopping_patience=null", *extra]
+    out = tmp / f"{item['key']}-{n}{len(extra)}"
     res = run(compose_run(overrides), out_dir=out)
     s = read_spool(out / "run")
     p = s["params"]
@@ -92,7 +96,8 @@ def fit(rows: list[dict]) -> dict[str, float]:
 def write_table(costs: dict[str, dict[str, float]], cpu: str) -> None:
     lines = [BEGIN, f"# measured {time.strftime('%Y-%m-%d')} on {cpu}", "costs:"]
     for impl, c in sorted(costs.items()):
-        lines.append(f"  {impl}: {{{', '.join(f'{k}: {v:.4g}' for k, v in c.items())}}}")
+        row = ", ".join(f"{k}: {float(format(v, '.4g'))!r}" for k, v in c.items())  # floats: 0.0, not 0
+        lines.append(f"  {impl}: {{{row}}}")
     lines.append(END)
     text = QUICK.read_text()
     block = "\n".join(lines)
@@ -121,6 +126,10 @@ def main(argv: list[str]) -> int:
                 continue
             sizes, epochs = PROBE.get(impl, ((300, 1000), 3))
             rows = [r for item in items for n in sizes if (r := _probe(item, n, epochs, Path(tmp)))]
+            # one full-batch probe more: tells a per-step cost from a per-sample one (PyBrain's batch
+            # learning still loops over samples)
+            full = _probe(items[-1], sizes[-1], epochs, Path(tmp), ("train.batch_size=null",))
+            rows += [full] if full else []
             costs[impl] = fit(rows)
             for r in rows:
                 print(f"{impl:12s} {r['key']:45s} n={r['n']:5d} steps={r['steps']:5d} macs={r['macs']:9d} "

@@ -137,18 +137,18 @@ def _macs(model_cfg: dict[str, Any], spec: Any, kind: str) -> int | None:
         return None
 
 
-def _train(cfg: dict[str, Any], run: RunLog, workdir: Path, out_dir: Path | None) -> dict[str, float]:
+def _prepare(cfg: dict[str, Any]) -> tuple[dict[str, Any], Any, Any, Any, dict[str, Any], str]:
+    """Caps, features, adapted splits and the epoch budget of a run: (cfg, prep, test, val, params, sha256)."""
     from scratchbench.data.features import features_sha256, load_features
     from scratchbench.models import adapter
     from scratchbench.models.base import Split
-    from scratchbench.models.measure import measure
-    from scratchbench.models.registry import get_implementation, input_kind
+    from scratchbench.models.registry import input_kind
 
     cfg, caps = apply_caps(cfg)
     dataset, impl_name = cfg["dataset"]["name"], cfg["model"]["name"]
     kind = input_kind(impl_name)
     fs = load_features(dataset)
-    run.set_tags({"features_sha256": fs.features_sha256 or features_sha256(dataset)})
+    sha = fs.features_sha256 or features_sha256(dataset)
 
     val_n = cfg["train"].get("val_samples")
     held_out = None
@@ -172,9 +172,31 @@ def _train(cfg: dict[str, Any], run: RunLog, workdir: Path, out_dir: Path | None
         val_source = "test split"
     macs = _macs(cfg["model"], prep.spec, kind)
     cfg["train"]["epochs"], ecaps = epoch_cap(cfg, len(prep.train.y), macs, len(val.y))
-    run.log_params({**caps, **ecaps, **{f"data.{k}": v for k, v in prep.info.items()},
-                    "data.test_samples_effective": len(test.y), "data.val_source": val_source,
-                    "data.val_samples": len(val.y)})
+    params = {**caps, **ecaps, **{f"data.{k}": v for k, v in prep.info.items()},
+              "data.test_samples_effective": len(test.y), "data.val_source": val_source,
+              "data.val_samples": len(val.y)}
+    return cfg, prep, test, val, params, sha
+
+
+def plan(cfg: Any) -> dict[str, Any]:
+    """The caps a run of ``cfg`` would get (``--plan``): nothing is trained or recorded."""
+    cfg = validate(cfg)
+    if cfg["experiment"]["task"] != "train":
+        return {"task": cfg["experiment"]["task"]}
+    return _prepare(cfg)[4]
+
+
+def _train(cfg: dict[str, Any], run: RunLog, workdir: Path, out_dir: Path | None) -> dict[str, float]:
+    from scratchbench.models import adapter
+    from scratchbench.models.measure import measure
+    from scratchbench.models.registry import get_implementation, input_kind
+
+    cfg, prep, test, val, params, sha = _prepare(cfg)
+    impl_name, dataset = cfg["model"]["name"], cfg["dataset"]["name"]
+    kind = input_kind(impl_name)
+    scaling, dtype = cfg["model"]["input_scaling"], cfg["model"]["dtype"]
+    run.set_tags({"features_sha256": sha})
+    run.log_params(params)
     run.set_expected_steps(int(cfg["train"]["epochs"]))
 
     def on_epoch(rec: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = {"mlp": "scratchbench.bench.mlp", "cnn": "scratchbench.bench.cnn"}
+BENCHMARKS = {"mlp": "scratchbench.bench.mlp", "cnn": "scratchbench.bench.cnn", "pipeline": "scratchbench.bench.pipeline"}
 
 
 def main(argv: list[str] | None = None) -> int:
