@@ -127,6 +127,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--stages", nargs="*", default=[], help="dvc repro targets (default: the whole pipeline)")
     ap.add_argument("--repo", type=Path, default=None, help="repository to clone (default: this checkout)")
     ap.add_argument("--out", type=Path, default=None, help="default reports/bench/pipeline.json")
+    ap.add_argument("--workdir", type=Path, default=None, help="keep the clones and dvc logs here (default: a temp dir)")
     args = ap.parse_args(argv)
     repo = (args.repo or paths.project_root()).resolve()
     out = args.out or paths.reports_dir() / "bench" / "pipeline.json"
@@ -134,8 +135,10 @@ def main(argv: list[str]) -> int:
         print("note: SCRATCHBENCH_DATA_MIRROR is not set; stages that fetch data download it", file=sys.stderr)
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        work = Path(args.workdir or tmp)
+        work.mkdir(parents=True, exist_ok=True)
         for rev in args.rev or ["HEAD"]:
-            res = bench_rev(repo, rev, list(args.stages), Path(tmp))
+            res = bench_rev(repo, rev, list(args.stages), work)
             print(f"{rev} ({res['commit'][:10]}): dvc repro {res['wall_seconds']:.1f} s, exit {res['exit_code']}, "
                   f"{res['totals']['runs']} runs, fit {res['totals']['fit_seconds']:.1f} s, overhead "
                   f"{res['totals']['overhead_seconds']:.1f} s, before open {res['totals']['before_open_seconds']:.1f} s",
