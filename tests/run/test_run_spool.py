@@ -96,6 +96,11 @@ def test_time_budget_caps_epochs_and_the_run_records_the_cap(tiny_root: Path) ->
     params = json.loads((out / "run" / "run.json").read_text())["params"]
     assert params["train.epochs_effective"] == "200" and params["train.epochs_cap_source"] == "profile.max_fit_seconds"
     assert params["train.predicted_fit_seconds"] == "3.625"
+    from scratchbench.report.collect import RunRecord
+    from scratchbench.report.reproduction import cap_note
+
+    rr = RunRecord("x", "scratchbench-moons", 0, "FINISHED", {}, params, {})
+    assert cap_note([rr]).startswith("200 of 10000 epochs (profile.max_fit_seconds cap)")  # the verdict names it
     roomy = plan(compose_run(["experiment=r10_moons", "profile=quick", "profile.max_fit_seconds=1000", costs], root=REPO))
     assert roomy["train.epochs_effective"] == 10000 and roomy["train.epochs_cap_source"] == "requested"
 
