@@ -15,6 +15,7 @@ import os
 import random
 import signal
 import tempfile
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,9 @@ from scratchbench.tracking.run import RunLog, flatten
 from scratchbench.tracking.store import experiment_name, init_store, resolve_uri
 
 SPOOL_DIR = "run"  # <out_dir>/run/: the spooled run (tracking.record=spool), recorded by the DVC record stage
+
+
+_RUNS_IN_PROCESS = 0  # runs this process started before the current one
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -83,7 +87,6 @@ def _tags(cfg: Mapping[str, Any]) -> dict[str, str]:
         "published_value": "" if pub.get("value") is None else str(pub["value"]),
         "published_text": pub.get("text") or "",
         "note": exp.get("note") or "",
-        "process_start_ms": str(process_start_ms()),
     }
 
 
@@ -255,12 +258,18 @@ def run(cfg: Any, *, parent_run_id: str | None = None, job: str | None = None,
     With ``raise_on_failure=False`` (sweeps) a failed run is recorded and returned instead of
     raised; a KILLED run always re-raises so the sweep stops.
     """
+    global _RUNS_IN_PROCESS
+    called_ms = int(time.time() * 1000)
     cfg = validate(cfg)
     seed_everything(int(cfg["seed"]))
     if cfg["experiment"]["task"] == "train":
         _load_implementation(cfg["model"]["name"])
     tr = cfg["tracking"]
-    tags = {**_tags(cfg), **(extra_tags or {})}
+    # time before the run opened: from the process start for its first run, from the call for later ones
+    # (a sweep or pipeline worker runs several); see `python -m scratchbench.bench pipeline`
+    tags = {**_tags(cfg), "process_start_ms": str(process_start_ms()), "run_call_ms": str(called_ms),
+            "process_runs_before": str(_RUNS_IN_PROCESS), **(extra_tags or {})}
+    _RUNS_IN_PROCESS += 1
     if parent_run_id:
         tags[names.TAG_SWEEP] = "child"
     out = Path(out_dir) if out_dir is not None else None

@@ -9,7 +9,8 @@ left out for every revision alike), a fresh MLflow store, then ``dvc repro`` (al
 ``--stages``) with this environment's Python packages and ``$SCRATCHBENCH_DATA_MIRROR``.
 
 Per stage: wall time (from DVC's ``Running stage`` lines), and per run recorded by it: time before
-the run opened (run start - tag ``process_start_ms``), run overhead (open -> close minus
+the run opened (run start - tag ``process_start_ms`` for a process's first run, - ``run_call_ms``
+for the later runs of a worker), run overhead (open -> close minus
 ``fit_seconds``) and fit time. Totals, the CPU (lscpu family/model/flags) and the load average
 before and after go with it; the machine may be shared, so compare revisions of one session.
 """
@@ -77,7 +78,8 @@ def _runs(clone: Path) -> list[dict[str, Any]]:
             continue
         open_close = ((r.info.end_time or r.info.start_time) - r.info.start_time) / 1000
         fit = m.get("fit_seconds")
-        start_ms = tags.get("process_start_ms")
+        first = tags.get("process_runs_before", "0") == "0"  # later runs of a worker: from their call
+        start_ms = tags.get("process_start_ms") if first else tags.get("run_call_ms")
         out.append({"stage": tags.get("dvc_stage", ""), "run": r.info.run_name, "status": r.info.status,
                     "before_open_seconds": None if not start_ms else round((r.info.start_time - int(start_ms)) / 1000, 3),
                     "open_close_seconds": round(open_close, 3),
