@@ -8,14 +8,15 @@ that use it, at two training-set sizes, profile=full, a few epochs, spooled to a
 the median of each run's per-epoch ``epoch_seconds`` (first epoch left out: tracing, warm-up)
 is fitted by non-negative least squares to ``epoch + step*steps + sample*n + mac*n*macs``;
 ``run`` is the median time outside the epochs (set-up, first-epoch tracing). The caps in
-``experiment/caps.py`` divide ``profile.max_fit_seconds`` by this prediction. One process,
-both BLAS threads as a single run has them; the CPU is written beside the table.
+``experiment/caps.py`` divide ``profile.max_fit_seconds`` by this prediction. One process with
+one BLAS thread, as each of the pipeline's two side-by-side runs has; the CPU is written beside
+the table. On a shared machine the costs come out high (caps conservative): measure when it is quiet.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import re
 import statistics
 import sys
@@ -23,8 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import yaml
+# as the pipeline runs them: two runs side by side, one BLAS thread each (a lone run with two is faster)
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ROOT / "conf" / "profile" / "quick.yaml"
