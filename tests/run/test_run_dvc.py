@@ -18,6 +18,8 @@ TINY_MATRIX = """# @package _global_
 train_matrix:
   r1_single_neuron-numpy_mlp: {experiment: r1_single_neuron, model: numpy_mlp, dataset: r1_table}
   r10_moons-sklearn_mlp: {experiment: r10_moons, model: sklearn_mlp, dataset: moons}
+  r10_moons-numpy_mlp: {experiment: r10_moons, model: numpy_mlp, dataset: moons}
+train_pipeline: {workers: 2, blas_threads: 1, record: spool}
 """
 
 
@@ -47,14 +49,26 @@ def test_dvc_repro_skips_second_time_and_exp_run_reruns_only_affected(tmp_path: 
     r1 = json.loads((repo / "reports/runs/r1_single_neuron-numpy_mlp/metrics.json").read_text())
     assert 0.5 < r1["new_input_prediction"] <= 1.0
     runs = all_runs(client_for(repo))
-    assert len(runs) == 3 and all(r.data.tags["launcher"] == "dvc" and r.info.status == "FINISHED" for r in runs)
-    assert sorted(r.data.tags["dvc_stage"] for r in runs) == ["experiment", "train-r10_moons", "train-r1_single_neuron"]
-    assert sum("spool_id" in r.data.tags for r in runs) == 2  # the matrix runs came through the record stage
+    assert len(runs) == 4 and all(r.data.tags["launcher"] == "dvc" and r.info.status == "FINISHED" for r in runs)
+    assert sorted(r.data.tags["dvc_stage"] for r in runs) == ["experiment", "train-r10_moons", "train-r10_moons",
+                                                              "train-r1_single_neuron"]
+    assert sum("spool_id" in r.data.tags for r in runs) == 3  # the matrix runs came through the record stage
     recorded = json.loads((repo / "reports" / "recorded.json").read_text())
-    assert sorted(v["action"] for v in recorded.values()) == ["recorded", "recorded"]
+    assert sorted(v["action"] for v in recorded.values()) == ["recorded"] * 3
+    r10 = [r for r in runs if r.data.tags["dvc_stage"] == "train-r10_moons"]
+    assert {r.data.tags["threads.blas_fit"] for r in r10 if "threads.blas_fit" in r.data.tags} <= {"1"}  # side by side
 
     second = _sh(["dvc", "repro", "record", "experiment"], repo, env)
     assert _ran(second) == set() and "didn't change, skipping" in second
+
+    # one preset's or one implementation's conf changed: only the stage running it is out of date
+    for conf, stage in (("conf/experiment/r1_single_neuron.yaml", "train-r1_single_neuron"),
+                        ("conf/model/sklearn_mlp.yaml", "train-r10_moons")):
+        before = (repo / conf).read_text()
+        (repo / conf).write_text(before + "\n# touched\n")
+        status = json.loads(_sh(["dvc", "status", "record", "--with-deps", "--json"], repo, env, stdout_only=True))
+        assert set(status) == {stage}, (conf, status)
+        (repo / conf).write_text(before)
 
     _sh(["git", "add", "-A"], repo, env)
     _sh(["git", "commit", "-qm", "lock"], repo, env)
