@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 
 from scratchbench.bench import cnn, mlp
-import numpy as np
-
-from scratchbench.bench.floor import LAYOUTS, _operands, forward_macs_per_sample, gemm_flops, measure_gemm_rate, step_shapes, theoretical_peak, training_flops_per_sample
+from scratchbench.bench.floor import LAYOUTS, _operands, gemm_flops, layer_gemm, measure_gemm_rate, step_shapes, theoretical_peak, training_flops_per_sample
+from scratchbench.models.arch import macs_per_sample
 from scratchbench.scratch.architecture import normalize_layers
 
 
@@ -18,7 +20,8 @@ def test_mlp_floor_flops_match_a_hand_count():
     hand = 2 * 784 * 100 + 2 * 784 * 100 + 3 * (2 * 100 * 10)
     assert hand == 319_600
     assert training_flops_per_sample(layers) == hand
-    assert forward_macs_per_sample(layers) == 784 * 100 + 100 * 10
+    assert macs_per_sample(layers) == 784 * 100 + 100 * 10  # the architecture's count, which the floor's shapes share
+    assert sum(math.prod(g) for g in map(layer_gemm, layers) if g) == macs_per_sample(layers)
     assert step_shapes(layers, 128) == [(128, 784, 100), (784, 128, 100), (128, 100, 10), (100, 128, 10), (128, 10, 100)]
 
 

@@ -38,11 +38,6 @@ def layer_gemm(layer: Mapping[str, Any]) -> tuple[int, int, int] | None:
     return None
 
 
-def forward_macs_per_sample(layers: Sequence[Mapping[str, Any]]) -> int:
-    """Multiply-accumulates of one sample's forward pass (what ``dense_blas_threads`` sizes a step by)."""
-    return sum(math.prod(g) for g in map(layer_gemm, layers) if g is not None)
-
-
 def step_shapes(layers: Sequence[Mapping[str, Any]], batch: int) -> list[Shape]:
     """The GEMMs of one minimal training step over canonical layers (``architecture.normalize_layers``):
     per weighted layer forward ``(m, k, n)`` and weight gradient ``(k, m, n)``; the input gradient
