@@ -180,7 +180,7 @@ def normalize_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...],
                 raise ArchitectureError(f"{where}.units: missing (give 'units' or 'output_dim')")
             units = _positive_int(units, f"{where}.units")
             if spec.get("input_dim") is not None and spec["input_dim"] != shape[0]:
-                src = "the data's features" if not out or all(l["type"] == "flatten" for l in out) else f"layer {i - 1}'s output"
+                src = "the data's features" if not out or all(o["type"] == "flatten" for o in out) else f"layer {i - 1}'s output"
                 raise ArchitectureError(
                     f"{where}.input_dim: {spec['input_dim']} does not match {src} ({shape[0]})"
                 )

@@ -225,16 +225,16 @@ def _pair(v: int | tuple[int, int] | list[int], name: str) -> tuple[int, int]:
 
 def _line_groups(lines: int, ho: int, kh: int, keep: range) -> list[tuple[int, int, int, int]]:
     """Runs ``(l0, l1, lo, hi)`` of the padded input lines in ``keep`` that feed output rows
-    through the same kernel rows ``lo..hi`` (line l reaches row ``l - i`` for ``0 <= l - i < ho``)."""
+    through the same kernel rows ``lo..hi`` (input line ``line`` reaches output row ``line - i`` when ``0 <= line - i < ho``)."""
     groups: list[list[int]] = []
-    for l in range(lines):
-        lo, hi = max(0, l - ho + 1), min(kh - 1, l)
-        if l not in keep or lo > hi:
+    for line in range(lines):
+        lo, hi = max(0, line - ho + 1), min(kh - 1, line)
+        if line not in keep or lo > hi:
             continue
-        if groups and groups[-1][1] == l and groups[-1][2:] == [lo, hi]:
-            groups[-1][1] = l + 1
+        if groups and groups[-1][1] == line and groups[-1][2:] == [lo, hi]:
+            groups[-1][1] = line + 1
         else:
-            groups.append([l, l + 1, lo, hi])
+            groups.append([line, line + 1, lo, hi])
     return [tuple(g) for g in groups]  # type: ignore[misc]
 
 

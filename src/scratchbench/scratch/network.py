@@ -101,7 +101,7 @@ class Network:
         for layer in self.layers:
             shape = tuple(layer.build(shape, init_rng, self.dtype))
         self.output_units = int(shape[-1])
-        widest = max([math.prod(self.input_shape)] + [math.prod(l["output_shape"]) for l in canonical])
+        widest = max([math.prod(self.input_shape)] + [math.prod(spec["output_shape"]) for spec in canonical])
         self._predict_batch = int(min(4096, max(16, (64 << 20) // (widest * self.dtype.itemsize))))  # ~64 MB per activation
         self._flat_params, self._flat_grads = self._pack_parameters()
         self._shuffle_rng = np.random.default_rng([self.seed, 1])
@@ -168,11 +168,11 @@ class Network:
         params = self._params()
         if len(weights) != len(params):
             raise ValueError(f"set_weights: expected {len(params)} arrays, got {len(weights)}")
-        for i, (p, w) in enumerate(zip(params, weights)):
+        for i, (p, w) in enumerate(zip(params, weights, strict=True)):
             w = np.asarray(w)
             if w.shape != p.shape:
                 raise ValueError(f"set_weights: array {i} has shape {w.shape}, expected {p.shape}")
-        for p, w in zip(params, weights):
+        for p, w in zip(params, weights, strict=True):
             np.copyto(p, np.asarray(w, dtype=p.dtype))
 
     def n_params(self) -> int:
