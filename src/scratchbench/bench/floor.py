@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from itertools import pairwise
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -66,7 +67,7 @@ def epoch_flops(layers: Sequence[Mapping[str, Any]], samples: int) -> float:
 
 def dense_step_shapes(batch: int, sizes: Sequence[int]) -> list[Shape]:
     """``step_shapes`` of a dense net ``sizes = [n_in, h1, ..., n_out]``."""
-    return step_shapes([{"type": "dense", "input_shape": [a], "units": b} for a, b in zip(sizes[:-1], sizes[1:])], batch)
+    return step_shapes([{"type": "dense", "input_shape": [a], "units": b} for a, b in pairwise(sizes)], batch)
 
 
 def dense_epoch_flops(n_samples: int, sizes: Sequence[int]) -> float:
@@ -119,7 +120,7 @@ def measure_gemm_rate(
     rng = np.random.default_rng(seed)
     probe = min_seconds / (4 * len(LAYOUTS) * len(shapes))
     layouts = [_best_layout(s, rng, dtype, probe) for s in shapes]
-    ops = [_operands(s, layout, rng, dtype) for s, layout in zip(shapes, layouts)]
+    ops = [_operands(s, layout, rng, dtype) for s, layout in zip(shapes, layouts, strict=True)]
     step_flops = gemm_flops(shapes)
 
     def run(iters: int) -> float:

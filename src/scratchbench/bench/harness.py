@@ -145,7 +145,7 @@ def measure(workers: dict[str, Worker], settings: Sequence[Setting], threads: in
                 r["threads_active"].append(s["threads_active"])
                 r["sample_info"].append(s["info"])
                 log(f"  {key} repeat {rep + 1}/{repeats} {label}: {s['wall']:.3f} s (load {max(s['load']):.2f})")
-        for label, r in row.items():
+        for r in row.values():
             if r["wall"]:
                 r["summary"] = summary(r["wall"], [load_flagged(lo, threads) for lo in r["load"]])
                 r["cpu_summary"] = summary(r["cpu"])

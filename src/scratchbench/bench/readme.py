@@ -158,7 +158,8 @@ def update(text: str, blocks: dict[str, str]) -> str:
         pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
         if not pattern.search(text):
             raise SystemExit(f"bench readme: README has no {start} ... {end} markers")
-        text = pattern.sub(lambda _: f"{start}\n{body}\n{end}", text)
+        # a function, not a string, so backslashes in the body stay literal; the default binds this block
+        text = pattern.sub(lambda _, block=f"{start}\n{body}\n{end}": block, text)
     return text
 
 

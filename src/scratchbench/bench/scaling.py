@@ -109,10 +109,10 @@ def figure(result: dict[str, Any], path: Path) -> None:
             for kind, fit in fits.items():
                 med = result["medians"][tkey][kind]
                 ys = [med.get(settings[i]["key"]) for i in idx]
-                pts = [(x, y) for x, y in zip(xs, ys) if y is not None]
+                pts = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
                 if not pts:
                     continue
-                ax.plot(*zip(*pts), "o", color=colors.get(kind), ms=4)
+                ax.plot(*zip(*pts, strict=True), "o", color=colors.get(kind), ms=4)
                 pred = [fit["predicted"][fit["keys"].index(settings[i]["key"])] for i in idx if settings[i]["key"] in fit["keys"]]
                 ax.plot(xs[: len(pred)], pred, style, color=colors.get(kind), lw=1.2,
                         label=f"{kind}, {tkey.split('_')[1]} thr: {1e6 * fit['seconds_per_step']:.0f} µs/step, "
@@ -167,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for k in kinds:
             pts = [(s["key"], s["steps"], s["gflop"], summ["medians"][s["key"]][k]) for s in settings if k in summ["medians"][s["key"]]]
             if len(pts) >= 2:
-                keys, steps, gflop, secs = zip(*pts)
+                keys, steps, gflop, secs = zip(*pts, strict=True)
                 result["fits"][tkey][k] = {**fit_cost(steps, gflop, secs), "keys": list(keys)}
     host = host_meta()
     result["meta"] = {
