@@ -9,7 +9,7 @@ merges the composed config onto :class:`RunConfig` at start.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Dict, List, Optional
 

@@ -247,7 +247,7 @@ def quickstart_xor(
     net = buildNetwork(*v["layers"], bias=True, **v["opts"])
     n_out = v["layers"][-1]
     ds = SupervisedDataSet(2, n_out)
-    for inp, target in zip(XOR_INPUTS, XOR_TARGETS):
+    for inp, target in zip(XOR_INPUTS, XOR_TARGETS, strict=True):
         ds.addSample(inp, (target,) if n_out == 1 else tuple(np.eye(2)[target]))
     trainer = BackpropTrainer(net, ds, learningrate=learning_rate, momentum=momentum)
     if until_convergence:
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
                          learning_rate=a.learning_rate, momentum=a.momentum, seed=a.seed)
     print(f"epochs: {len(res['train_errors'])}  first error: {res['train_errors'][0]:.6f}  "
           f"last error: {res['train_errors'][-1]:.6f}  final error (4 rows): {res['final_error']:.6f}")
-    for inp, out in zip(XOR_INPUTS, res["outputs"]):
+    for inp, out in zip(XOR_INPUTS, res["outputs"], strict=True):
         print(f"  {inp} -> {np.round(out, 4).tolist()}")
     return 0
 
