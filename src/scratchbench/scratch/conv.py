@@ -225,7 +225,8 @@ def _pair(v: int | tuple[int, int] | list[int], name: str) -> tuple[int, int]:
 
 def _line_groups(lines: int, ho: int, kh: int, keep: range) -> list[tuple[int, int, int, int]]:
     """Runs ``(l0, l1, lo, hi)`` of the padded input lines in ``keep`` that feed output rows
-    through the same kernel rows ``lo..hi`` (input line ``line`` reaches output row ``line - i`` when ``0 <= line - i < ho``)."""
+    through the same kernel rows ``lo..hi`` (input line ``line`` reaches output row ``line - i``
+    when ``0 <= line - i < ho``)."""
     groups: list[list[int]] = []
     for line in range(lines):
         lo, hi = max(0, line - ho + 1), min(kh - 1, line)
@@ -295,7 +296,8 @@ class Conv2D(Layer):
         return self.out_shape
 
     # -- helpers --------------------------------------------------------------------------
-    def _scratch(self, name: str, shape: tuple[int, ...], dtype: np.dtype, training: bool, zero: bool = False) -> np.ndarray:
+    def _scratch(self, name: str, shape: tuple[int, ...], dtype: np.dtype, training: bool,
+                 zero: bool = False) -> np.ndarray:
         """A reused buffer at training; a fresh array for inference (large, rare batches give their memory back)."""
         if training:
             return self._buf.get(name, shape, dtype, zero=zero)
@@ -349,7 +351,8 @@ class Conv2D(Layer):
         """``x3[l, n, x] = xp[a + n, l, x : x + kw]`` flattened (kw*C contiguous floats per window row)."""
         lines, m, wo, k = x3.shape
         it, wp, c = xp.itemsize, xp.shape[2], xp.shape[3]
-        src = as_strided(xp[a:], shape=(lines, m, wo, k), strides=(wp * c * it, lines * wp * c * it, c * it, it), writeable=False)
+        src = as_strided(xp[a:], shape=(lines, m, wo, k), strides=(wp * c * it, lines * wp * c * it, c * it, it),
+                         writeable=False)
         _copy(x3, src)
 
     def _forward_shift(self, x, training):
