@@ -180,7 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"run_id": run_id, "class": label, "probability": prob,
                           "probabilities": dict(zip(model.class_names, map(float, probs), strict=True))}))
     else:
-        print(f"{args.image}: {label} (probability {prob:.4f}) — run {run_id}, {model.implementation} on {model.dataset}")
+        print(f"{args.image}: {label} (probability {prob:.4f}) — "
+              f"run {run_id}, {model.implementation} on {model.dataset}")
     return 0
 
 
