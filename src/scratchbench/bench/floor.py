@@ -77,7 +77,8 @@ def dense_epoch_flops(n_samples: int, sizes: Sequence[int]) -> float:
 LAYOUTS = ("nn", "tn", "nt")  # which operand BLAS gets as a transposed view: neither, A (x.T @ dz), B (dz @ W.T)
 
 
-def _operands(shape: Shape, layout: str, rng: np.random.Generator, dtype: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _operands(shape: Shape, layout: str, rng: np.random.Generator,
+              dtype: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     m, k, n = shape
 
     def draw(rows: int, cols: int, transposed: bool) -> np.ndarray:
@@ -150,14 +151,16 @@ def best_thread_rate(shapes: Sequence[Shape], max_threads: int, **kw: Any) -> di
             r = measure_gemm_rate(shapes, **kw)
         rates[t], layouts[t] = r["median"], r["layouts"]
     best = max(rates, key=rates.get)
-    return {"rate": rates[best], "threads": best, "layouts": layouts[best], "rate_by_threads": {str(t): r for t, r in rates.items()}}
+    return {"rate": rates[best], "threads": best, "layouts": layouts[best],
+            "rate_by_threads": {str(t): r for t, r in rates.items()}}
 
 
 def floor_seconds(flops: float, rate: float) -> float:
     return flops / rate
 
 
-def theoretical_peak(flags: Iterable[str], mhz: float, cores: int, vendor: str = "", family: int | None = None) -> dict[str, Any]:
+def theoretical_peak(flags: Iterable[str], mhz: float, cores: int, vendor: str = "",
+                     family: int | None = None) -> dict[str, Any]:
     """float32 FLOP/s = cores x clock x FMA units x lanes x 2 (an FMA is two FLOPs).
 
     Assumes two FMA units per core (Zen 2-4, Skylake-X and later big cores; some parts have one).
@@ -175,5 +178,5 @@ def theoretical_peak(flags: Iterable[str], mhz: float, cores: int, vendor: str =
     fma_units = 2
     return {"gflops": cores * mhz / 1e3 * fma_units * lanes * 2, "cores": cores, "mhz": mhz, "fp32_lanes": lanes,
             "fma_units_assumed": fma_units,
-            "assumption": f"{cores} core(s) x {mhz:.0f} MHz (/proc/cpuinfo, not the boost clock) x 2 FMA units (assumed) "
-                          f"x {lanes} float32 lanes ({kind}) x 2 FLOPs per FMA"}
+            "assumption": f"{cores} core(s) x {mhz:.0f} MHz (/proc/cpuinfo, not the boost clock) "
+                          f"x 2 FMA units (assumed) x {lanes} float32 lanes ({kind}) x 2 FLOPs per FMA"}
