@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: setup pipeline test test-fast bench report ui server
+.PHONY: setup pipeline lint test test-fast bench report ui server
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv \
@@ -12,6 +12,9 @@ setup:
 
 pipeline: setup
 	$(UV) run dvc repro
+
+lint: setup
+	$(UV) run ruff check src tests pipelines benchmarks
 
 test: setup
 	$(UV) run pytest

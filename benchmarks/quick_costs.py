@@ -95,7 +95,7 @@ def fit(rows: list[dict]) -> dict[str, float]:
     coef, _ = nnls(a / scale, y)
     coef = coef / scale
     return {"run": round(statistics.median(r["run_seconds"] for r in rows), 4),
-            **{k: float(f"{c:.4g}") for k, c in zip(terms, coef)}}
+            **{k: float(f"{c:.4g}") for k, c in zip(terms, coef, strict=True)}}
 
 
 def write_table(costs: dict[str, dict[str, float]], cpu: str) -> None:

@@ -198,9 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.json:
         print(json.dumps({"run_id": run_id, "class": label, "probability": prob,
-                          "probabilities": dict(zip(model.class_names, map(float, probs)))}))
+                          "probabilities": dict(zip(model.class_names, map(float, probs), strict=True))}))
     else:
-        print(f"{args.image}: {label} (probability {prob:.4f}) — run {run_id}, {model.implementation} on {model.dataset}")
+        print(f"{args.image}: {label} (probability {prob:.4f}) — "
+              f"run {run_id}, {model.implementation} on {model.dataset}")
     return 0
 
 

@@ -85,9 +85,9 @@ def plan(overrides: list[str]) -> int:
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    keys = ("train.epochs_requested", "train.epochs_effective", "train.epochs_cap_source", "train.predicted_fit_seconds",
-            "train.max_train_samples_effective", "sample_cap_source", "data.train_samples", "data.val_samples",
-            "train.macs_per_sample")
+    keys = ("train.epochs_requested", "train.epochs_effective", "train.epochs_cap_source",
+            "train.predicted_fit_seconds", "train.max_train_samples_effective", "sample_cap_source",
+            "data.train_samples", "data.val_samples", "train.macs_per_sample")
     print(json.dumps({k: rec[k] for k in keys if k in rec} or rec, indent=1))
     return 0
 

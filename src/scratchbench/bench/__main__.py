@@ -14,7 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in BENCHMARKS:
         if argv and argv[0] not in ("-h", "--help"):
             print(f"unknown benchmark {argv[0]!r}; valid: {', '.join(BENCHMARKS)}", file=sys.stderr)
-        print("usage: python -m scratchbench.bench {" + ",".join(BENCHMARKS) + "} [options]  (--help per benchmark)", file=sys.stderr)
+        usage = "usage: python -m scratchbench.bench {" + ",".join(BENCHMARKS) + "} [options]  (--help per benchmark)"
+        print(usage, file=sys.stderr)
         return 0 if argv[:1] in (["-h"], ["--help"]) else 2
     module = importlib.import_module(BENCHMARKS[argv[0]])  # lazy: only the chosen benchmark's imports load
     return int(module.main(argv[1:]) or 0)

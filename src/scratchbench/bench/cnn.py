@@ -52,8 +52,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--threads", type=int, nargs="+", default=None, help="thread counts (default: all cores)")
     p.add_argument("--only", default=",".join(KINDS), help=f"comma list of {','.join(KINDS)} (default all)")
-    p.add_argument("--engine-commit", default=None, metavar="REV", help="also time the engine of git revision REV, alternated")
-    p.add_argument("--profile-samples", type=int, default=1280, help="images of the NumPy profiling pass (0: none; default 1280)")
+    p.add_argument("--engine-commit", default=None, metavar="REV",
+                   help="also time the engine of git revision REV, alternated")
+    p.add_argument("--profile-samples", type=int, default=1280,
+                   help="images of the NumPy profiling pass (0: none; default 1280)")
     p.add_argument("--synthetic", action="store_true", help="random images instead of MNIST")
     p.add_argument("--quick", action="store_true", help="tests: synthetic, 64 images, batch 32, 2 repeats, 1 thread")
     p.add_argument("--out-dir", type=Path, default=None, help="output folder (default reports/bench)")
@@ -75,7 +77,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], host: dict[str, Any], engine: tuple[str, str] | None) -> dict[str, Any]:
+def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], host: dict[str, Any],
+                engine: tuple[str, str] | None) -> dict[str, Any]:
     from ..scratch.architecture import normalize_layers
     from .floor import epoch_flops
 
@@ -86,13 +89,15 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
         specs[f"numpy@{engine[0]}"] = ("numpy", engine[1])
     labels = list(specs)
     est = sum(TF_IMPORT_SECONDS for k in labels if k.startswith("keras"))
-    est += sum((args.repeats + 1 + (4 if k == "keras_tuned" else 0)) * (SECONDS_PER_IMAGE.get(specs[k][0], 0) * args.samples
-                                                                     + (FLOOR_SAMPLE_SECONDS if k == "floor" else 0)) for k in labels)
+    for k in labels:
+        epoch = SECONDS_PER_IMAGE.get(specs[k][0], 0) * args.samples + (FLOOR_SAMPLE_SECONDS if k == "floor" else 0)
+        est += (args.repeats + 1 + (4 if k == "keras_tuned" else 0)) * epoch
     print(f"bench cnn, {threads} thread(s): {', '.join(labels)} x {args.repeats} repeats of {args.samples} images; "
           f"estimated {est / 60:.1f} min on 2 quiet cores", flush=True)
     t0 = time.perf_counter()
     base = {"cfg": cfg, "batch": args.batch_size,
-            "data": {"source": "synthetic" if args.synthetic else "mnist", "samples": args.samples, "input": "image", "seed": 0}}
+            "data": {"source": "synthetic" if args.synthetic else "mnist", "samples": args.samples, "input": "image",
+                     "seed": 0}}
     registry = {**REGISTRY, **{k: REGISTRY[v[0]] for k, v in specs.items()}}
     workers = harness.start_workers(specs, threads)
     profile: dict[str, Any] | None = None
@@ -130,14 +135,15 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
             ratios[f"{other}_floor_fraction_reached"] = result["floor"] / result[other]
     step_rates = [i["gflops"] for i in floor_info.get("sample_info", [])]
     result["meta"] = {
-        "preset": args.preset, "samples": args.samples, "batch_size": args.batch_size, "learning_rate": cfg["optimizer"]["learning_rate"], "repeats": args.repeats, "threads": threads,
+        "preset": args.preset, "samples": args.samples, "batch_size": args.batch_size,
+        "learning_rate": cfg["optimizer"]["learning_rate"], "repeats": args.repeats, "threads": threads,
         "data": "synthetic" if args.synthetic else "mnist", "quick": args.quick,
-        "architecture": " -> ".join(_layer_label(layer) for layer in layers) + f", {cfg['optimizer']['name']}, {cfg['model']['loss']}, "
-                        f"{cfg['model']['dtype']}, x/255",
+        "architecture": " -> ".join(_layer_label(layer) for layer in layers)
+                        + f", {cfg['optimizer']['name']}, {cfg['model']['loss']}, {cfg['model']['dtype']}, x/255",
         "config": {"preset": args.preset, "registry": {k: registry[k] for k in labels}},
         "epoch_gflop": flops / 1e9,
-        "floor_basis": "executed FLOPs (valid conv rows only, no input gradient for the first layer) / the GEMM rate of the step's own "
-                       "im2col shapes at the best thread count",
+        "floor_basis": "executed FLOPs (valid conv rows only, no input gradient for the first layer) / "
+                       "the GEMM rate of the step's own im2col shapes at the best thread count",
         "gemm_rate_gflops_step_shapes": harness.median_or_none(step_rates),
         "gemm_rate_gflops_square": square["gflops"] if square else None, "square_gemm": square,
         "floor_gemm_shapes": floor_info.get("info", {}).get("step_shapes"),
@@ -146,14 +152,16 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
         "threads_active": {k: v["threads_active"] for k, v in s["stats"]["epoch"].items()},
         "implementations": {label: r["info"] for label, r in measured["epoch"].items()},
         "engine_commit": {"rev": engine[0], "given": args.engine_commit, "label": f"numpy@{engine[0]}",
-                          "what": f"the engine (src/scratchbench/scratch) of git revision {args.engine_commit} ({engine[0]}), "
-                                  "extracted with git archive and imported in its own worker"} if engine else None,
+                          "what": f"the engine (src/scratchbench/scratch) of git revision {args.engine_commit} "
+                                  f"({engine[0]}), extracted with git archive and imported in its own worker"}
+                         if engine else None,
         "workers": hello, "order": measured["order"], "errors": measured["errors"],
-        "numpy_threading": f"conv row chunks on {threads} worker thread(s) (scratch.conv.set_workers), BLAS 1 thread each",
+        "numpy_threading": f"conv row chunks on {threads} worker thread(s) (scratch.conv.set_workers), "
+                           "BLAS 1 thread each",
         "keras_threading": f"TensorFlow intra/inter-op threads = {threads}; op determinism off",
-        "timing": "each implementation in its own process pinned with taskset; one untimed warm-up epoch; repeats alternated ABBA; "
-                  "wall seconds inside the training loop (engine epoch_seconds, Keras on_epoch_begin..on_epoch_end); no profiling "
-                  "during timed epochs",
+        "timing": "each implementation in its own process pinned with taskset; one untimed warm-up epoch; "
+                  "repeats alternated ABBA; wall seconds inside the training loop (engine epoch_seconds, "
+                  "Keras on_epoch_begin..on_epoch_end); no profiling during timed epochs",
         "elapsed_seconds": time.perf_counter() - t0, "estimated_seconds": est,
         "host": host, "cpu": cpu_label(host), "load_average": host["load_average"], "timestamp_utc": host["date_utc"],
     }
@@ -174,19 +182,24 @@ def report(result: dict[str, Any]) -> str:
     lines = [f"{m['preset']}, one epoch of {m['samples']} images, batch {m['batch_size']}, {m['threads']} thread(s), "
              f"median (IQR) of {m['repeats']}:"]
     for label, st in result["stats"].items():
-        lines.append(f"  {label:<16} {st['median']:.3f} s  ({st['iqr'][0]:.3f}-{st['iqr'][1]:.3f}; 95% CI {st['ci95_median'][0]:.3f}-"
-                     f"{st['ci95_median'][1]:.3f}; {st['n_load_flagged']} load-flagged)")
-    lines.append(f"  floor at the square-GEMM rate: {fmt(result['floor_square_gemm'], '{:.3f}')} s; {m['epoch_gflop']:.1f} GFLOP per epoch; "
-                 f"step-shape rate {fmt(m['gemm_rate_gflops_step_shapes'], '{:.1f}')} GFLOP/s, square {fmt(m['gemm_rate_gflops_square'], '{:.1f}')}, "
+        lines.append(f"  {label:<16} {st['median']:.3f} s  ({st['iqr'][0]:.3f}-{st['iqr'][1]:.3f}; "
+                     f"95% CI {st['ci95_median'][0]:.3f}-{st['ci95_median'][1]:.3f}; "
+                     f"{st['n_load_flagged']} load-flagged)")
+    lines.append(f"  floor at the square-GEMM rate: {fmt(result['floor_square_gemm'], '{:.3f}')} s; "
+                 f"{m['epoch_gflop']:.1f} GFLOP per epoch; "
+                 f"step-shape rate {fmt(m['gemm_rate_gflops_step_shapes'], '{:.1f}')} GFLOP/s, "
+                 f"square {fmt(m['gemm_rate_gflops_square'], '{:.1f}')}, "
                  f"peak {m['host']['theoretical_peak']['gflops']:.0f} (assumed)")
     lines.append("  " + ", ".join(f"{k} {v:.2f}" for k, v in m["ratios"].items()))
     prof = result.get("profile")
     if prof:
         total = prof["epoch_cpu_seconds_mean"]
-        lines.append(f"Where a NumPy epoch's CPU time goes (separate pass over {prof['profile_samples']} images, scaled: {total:.2f} CPU s; "
+        lines.append(f"Where a NumPy epoch's CPU time goes (separate pass over {prof['profile_samples']} images, "
+                     f"scaled: {total:.2f} CPU s; "
                      f"{prof['threads_active']} of {prof['threads_total']} threads active, per thread "
                      f"{', '.join(f'{c:.2f}' for c in prof['thread_cpu_seconds_per_epoch'][:4])} s):")
-        for k, v in list(prof["layers_seconds_per_epoch"].items()) + list(prof["conv_internals_seconds_per_epoch"].items()):
+        rows = [*prof["layers_seconds_per_epoch"].items(), *prof["conv_internals_seconds_per_epoch"].items()]
+        for k, v in rows:
             lines.append(f"  {k:<34} {v:7.2f} s  {100 * v / max(total, 1e-12):5.1f}%")
     if m["errors"]:
         lines.append(f"  errors: {m['errors']}")

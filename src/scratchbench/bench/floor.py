@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from itertools import pairwise
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -66,7 +67,7 @@ def epoch_flops(layers: Sequence[Mapping[str, Any]], samples: int) -> float:
 
 def dense_step_shapes(batch: int, sizes: Sequence[int]) -> list[Shape]:
     """``step_shapes`` of a dense net ``sizes = [n_in, h1, ..., n_out]``."""
-    return step_shapes([{"type": "dense", "input_shape": [a], "units": b} for a, b in zip(sizes[:-1], sizes[1:])], batch)
+    return step_shapes([{"type": "dense", "input_shape": [a], "units": b} for a, b in pairwise(sizes)], batch)
 
 
 def dense_epoch_flops(n_samples: int, sizes: Sequence[int]) -> float:
@@ -76,7 +77,8 @@ def dense_epoch_flops(n_samples: int, sizes: Sequence[int]) -> float:
 LAYOUTS = ("nn", "tn", "nt")  # which operand BLAS gets as a transposed view: neither, A (x.T @ dz), B (dz @ W.T)
 
 
-def _operands(shape: Shape, layout: str, rng: np.random.Generator, dtype: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _operands(shape: Shape, layout: str, rng: np.random.Generator,
+              dtype: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     m, k, n = shape
 
     def draw(rows: int, cols: int, transposed: bool) -> np.ndarray:
@@ -119,7 +121,7 @@ def measure_gemm_rate(
     rng = np.random.default_rng(seed)
     probe = min_seconds / (4 * len(LAYOUTS) * len(shapes))
     layouts = [_best_layout(s, rng, dtype, probe) for s in shapes]
-    ops = [_operands(s, layout, rng, dtype) for s, layout in zip(shapes, layouts)]
+    ops = [_operands(s, layout, rng, dtype) for s, layout in zip(shapes, layouts, strict=True)]
     step_flops = gemm_flops(shapes)
 
     def run(iters: int) -> float:
@@ -149,14 +151,16 @@ def best_thread_rate(shapes: Sequence[Shape], max_threads: int, **kw: Any) -> di
             r = measure_gemm_rate(shapes, **kw)
         rates[t], layouts[t] = r["median"], r["layouts"]
     best = max(rates, key=rates.get)
-    return {"rate": rates[best], "threads": best, "layouts": layouts[best], "rate_by_threads": {str(t): r for t, r in rates.items()}}
+    return {"rate": rates[best], "threads": best, "layouts": layouts[best],
+            "rate_by_threads": {str(t): r for t, r in rates.items()}}
 
 
 def floor_seconds(flops: float, rate: float) -> float:
     return flops / rate
 
 
-def theoretical_peak(flags: Iterable[str], mhz: float, cores: int, vendor: str = "", family: int | None = None) -> dict[str, Any]:
+def theoretical_peak(flags: Iterable[str], mhz: float, cores: int, vendor: str = "",
+                     family: int | None = None) -> dict[str, Any]:
     """float32 FLOP/s = cores x clock x FMA units x lanes x 2 (an FMA is two FLOPs).
 
     Assumes two FMA units per core (Zen 2-4, Skylake-X and later big cores; some parts have one).
@@ -174,5 +178,5 @@ def theoretical_peak(flags: Iterable[str], mhz: float, cores: int, vendor: str =
     fma_units = 2
     return {"gflops": cores * mhz / 1e3 * fma_units * lanes * 2, "cores": cores, "mhz": mhz, "fp32_lanes": lanes,
             "fma_units_assumed": fma_units,
-            "assumption": f"{cores} core(s) x {mhz:.0f} MHz (/proc/cpuinfo, not the boost clock) x 2 FMA units (assumed) "
-                          f"x {lanes} float32 lanes ({kind}) x 2 FLOPs per FMA"}
+            "assumption": f"{cores} core(s) x {mhz:.0f} MHz (/proc/cpuinfo, not the boost clock) "
+                          f"x 2 FMA units (assumed) x {lanes} float32 lanes ({kind}) x 2 FLOPs per FMA"}

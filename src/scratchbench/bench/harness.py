@@ -4,11 +4,12 @@ Each implementation runs in its own process (:mod:`scratchbench.bench.worker`) s
 ``taskset -c`` on the first ``threads`` cores this process may use; all of them are started
 (and their libraries imported) before any timing. ``measure_in_fresh_workers`` starts new ones
 for every setting (``bench mlp``); ``bench scaling`` keeps one worker per implementation and
-thread count over its 12 settings (rebuilding the model for each) to save 40 TensorFlow imports. For each setting every worker first builds
-its model and runs one untimed warm-up epoch; then the repeats run in ABBA order
-(:func:`stats.alternated`), one epoch per implementation per repeat, so a drift in machine speed
-hits all alike. Every sample keeps the 1-minute load averages seen before, during (each second)
-and after it, and is flagged when one exceeded ``threads``.
+thread count over its 12 settings (rebuilding the model for each) to save 40 TensorFlow imports.
+For each setting every worker first builds its model and runs one untimed warm-up epoch; then
+the repeats run in ABBA order (:func:`stats.alternated`), one epoch per implementation per
+repeat, so a drift in machine speed hits all alike. Every sample keeps the 1-minute load
+averages seen before, during (each second) and after it, and is flagged when one exceeded
+``threads``.
 """
 
 from __future__ import annotations
@@ -44,12 +45,14 @@ class Worker:
 
     def __init__(self, kind: str, cpus: Sequence[int], engine_dir: str | None = None, label: str | None = None) -> None:
         self.kind, self.label, self.cpus = kind, label or kind, list(cpus)
-        cmd = [sys.executable, "-m", "scratchbench.bench.worker", kind] + (["--engine", engine_dir] if engine_dir else [])
+        cmd = [sys.executable, "-m", "scratchbench.bench.worker", kind]
+        cmd += ["--engine", engine_dir] if engine_dir else []
         if shutil.which("taskset"):
             cmd = ["taskset", "-c", ",".join(map(str, self.cpus))] + cmd
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
         self.command = cmd
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=project_root())
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+                                     cwd=project_root())
         self.hello = self._read()["ready"]
         if not shutil.which("taskset"):  # pin from inside instead
             os.sched_setaffinity(self.proc.pid, self.cpus)
@@ -91,16 +94,19 @@ def engine_checkout(rev: str) -> Iterator[str]:
     root = project_root()
     with tempfile.TemporaryDirectory(prefix="scratchbench-engine-") as tmp:
         try:
-            archive = subprocess.run(["git", "archive", rev, "src/scratchbench/scratch"], cwd=root, capture_output=True, check=True).stdout
+            archive = subprocess.run(["git", "archive", rev, "src/scratchbench/scratch"], cwd=root, capture_output=True,
+                                     check=True).stdout
         except subprocess.CalledProcessError as exc:
-            raise SystemExit(f"bench: --engine-commit {rev!r}: git archive failed: {exc.stderr.decode().strip()}") from None
+            raise SystemExit(f"bench: --engine-commit {rev!r}: git archive failed: "
+                             f"{exc.stderr.decode().strip()}") from None
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         yield tmp
 
 
 def git_rev(rev: str) -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", rev], cwd=project_root(), capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(["git", "rev-parse", "--short", rev], cwd=project_root(), capture_output=True, text=True,
+                              check=True).stdout.strip()
     except subprocess.CalledProcessError:
         raise SystemExit(f"bench: --engine-commit {rev!r} is not a git revision of {project_root()}") from None
 
@@ -109,7 +115,8 @@ Setting = tuple[str, dict[str, Any], Sequence[str]]  # (key, base setting, worke
 
 
 def measure(workers: dict[str, Worker], settings: Sequence[Setting], threads: int, repeats: int,
-            make_setting: Callable[[str, dict[str, Any]], dict[str, Any]], log: Callable[[str], None] = print) -> dict[str, Any]:
+            make_setting: Callable[[str, dict[str, Any]], dict[str, Any]],
+            log: Callable[[str], None] = print) -> dict[str, Any]:
     """Prepare (build + warm-up) then time ``repeats`` alternated epochs of every worker for every setting.
 
     Returns ``{key: {label: {...samples, summary}}, "order": [[key, repeat, label], ...], "errors": {...}}``.
@@ -122,8 +129,8 @@ def measure(workers: dict[str, Worker], settings: Sequence[Setting], threads: in
             w = workers[label]
             try:
                 prep = w.ask(cmd="prepare", key=key, setting=make_setting(w.kind, base))
-                row[label] = {"prepare_seconds": prep["seconds"], "info": prep["info"], "wall": [], "cpu": [], "load": [],
-                              "threads_active": [], "sample_info": []}
+                row[label] = {"prepare_seconds": prep["seconds"], "info": prep["info"], "wall": [], "cpu": [],
+                              "load": [], "threads_active": [], "sample_info": []}
                 live.append(label)
             except WorkerError as exc:
                 out["errors"][f"{key}/{label}"] = str(exc).splitlines()[0]
@@ -145,7 +152,7 @@ def measure(workers: dict[str, Worker], settings: Sequence[Setting], threads: in
                 r["threads_active"].append(s["threads_active"])
                 r["sample_info"].append(s["info"])
                 log(f"  {key} repeat {rep + 1}/{repeats} {label}: {s['wall']:.3f} s (load {max(s['load']):.2f})")
-        for label, r in row.items():
+        for r in row.values():
             if r["wall"]:
                 r["summary"] = summary(r["wall"], [load_flagged(lo, threads) for lo in r["load"]])
                 r["cpu_summary"] = summary(r["cpu"])
@@ -174,7 +181,8 @@ def measure_in_fresh_workers(settings: Sequence[Setting], threads: int, repeats:
     return merged, hello
 
 
-def start_workers(specs: dict[str, tuple[str, str | None]], threads: int, log: Callable[[str], None] = print) -> dict[str, Worker]:
+def start_workers(specs: dict[str, tuple[str, str | None]], threads: int,
+                  log: Callable[[str], None] = print) -> dict[str, Worker]:
     """``{label: (kind, engine_dir)}`` -> started workers pinned to ``threads`` cores (imports done)."""
     cpus = pinned_cpus(threads)
     workers: dict[str, Worker] = {}
@@ -217,7 +225,8 @@ def summarise(measured: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
     for key in keys:
         row = measured.get(key, {})
         medians[key] = {label: r["summary"]["median"] for label, r in row.items() if "summary" in r}
-        stats[key] = {label: {**r["summary"], "cpu": r["cpu_summary"], "threads_active": r["threads_active"], "load": r["load"]}
+        stats[key] = {label: {**r["summary"], "cpu": r["cpu_summary"], "threads_active": r["threads_active"],
+                              "load": r["load"]}
                       for label, r in row.items() if "summary" in r}
         all_seconds[key] = {label: r["wall"] for label, r in row.items()}
         all_cpu[key] = {label: r["cpu"] for label, r in row.items()}

@@ -11,11 +11,13 @@ from typing import Any
 
 from ..paths import project_root
 
-CPU_FIELDS = {"vendor_id": "vendor", "cpu family": "family", "model": "model", "model name": "model_name", "cpu MHz": "mhz"}
+CPU_FIELDS = {"vendor_id": "vendor", "cpu family": "family", "model": "model", "model name": "model_name",
+              "cpu MHz": "mhz"}
 FLAGS = ("avx2", "avx512f", "fma")
 # key -> distribution names to try (TensorFlow ships as tensorflow, tensorflow-cpu, ...)
-PACKAGES = {"numpy": ("numpy",), "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow_cpu", "tensorflow-intel"), "keras": ("keras",),
-            "scikit-learn": ("scikit-learn",), "pybrain3": ("pybrain3",), "threadpoolctl": ("threadpoolctl",)}
+PACKAGES = {"numpy": ("numpy",), "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow_cpu", "tensorflow-intel"),
+            "keras": ("keras",), "scikit-learn": ("scikit-learn",), "pybrain3": ("pybrain3",),
+            "threadpoolctl": ("threadpoolctl",)}
 
 
 def cpuinfo() -> dict[str, Any]:
@@ -28,7 +30,10 @@ def cpuinfo() -> dict[str, Any]:
     for line in text.splitlines():
         key, _, value = (s.strip() for s in line.partition(":"))
         if key in CPU_FIELDS:
-            out[CPU_FIELDS[key]] = float(value) if key == "cpu MHz" else int(value) if key in ("cpu family", "model") else value
+            if key == "cpu MHz":
+                out[CPU_FIELDS[key]] = float(value)
+            else:
+                out[CPU_FIELDS[key]] = int(value) if key in ("cpu family", "model") else value
         elif key == "flags":
             flags = set(value.split())
             out["flags"] = {f: f in flags for f in FLAGS}
@@ -65,7 +70,8 @@ def versions() -> dict[str, str | None]:
 
 def git_commit() -> str | None:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_root(), capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_root(), capture_output=True, text=True,
+                              check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
 
@@ -92,5 +98,6 @@ def host_meta() -> dict[str, Any]:
                    "meaning": "unset = TensorFlow's default (oneDNN on for x86 CPUs since TF 2.9)"},
         "load_average": list(os.getloadavg()),
         "git_commit": git_commit(), "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "theoretical_peak": theoretical_peak(flags, float(cpu.get("mhz", 0.0)), cores, cpu.get("vendor", ""), cpu.get("family")),
+        "theoretical_peak": theoretical_peak(flags, float(cpu.get("mhz", 0.0)), cores, cpu.get("vendor", ""),
+                                             cpu.get("family")),
     }

@@ -32,8 +32,8 @@ OVERRIDES = [
     "+model.bias_init={name:zeros}", "model.dtype=float32", "optimizer.learning_rate=0.01",
 ]
 KINDS = ("numpy", "keras", "keras_tuned", "sklearn", "pybrain", "floor")
-REGISTRY = {"numpy": "numpy_mlp", "keras": "keras_mlp", "keras_tuned": "keras_mlp", "sklearn": "sklearn_mlp", "pybrain": "pybrain",
-            "floor": "numpy_mlp"}
+REGISTRY = {"numpy": "numpy_mlp", "keras": "keras_mlp", "keras_tuned": "keras_mlp", "sklearn": "sklearn_mlp",
+            "pybrain": "pybrain", "floor": "numpy_mlp"}
 # Rough cost model per kind on 2 cores (seconds per step, GFLOP/s), for the printed estimate only.
 ESTIMATE = {"numpy": (1.5e-4, 40), "keras": (1.6e-3, 25), "keras_tuned": (3e-4, 25), "sklearn": (2e-4, 30),
             "floor": (0.0, 1e9), "pybrain": (0.0, 1e9)}
@@ -41,7 +41,9 @@ TF_IMPORT_SECONDS = 25.0
 
 
 def compose_model(width: int | None = None) -> dict[str, Any]:
-    """The bench's run config (``model``, ``optimizer``, ``seed``) composed from the preset; ``width`` = hidden units."""
+    """The bench's run config (``model``, ``optimizer``, ``seed``) composed from the preset.
+
+    ``width`` = hidden units."""
     from ..config.compose import compose_run
 
     overrides = list(OVERRIDES) + ([f"model.layers.0.units={width}"] if width else [])
@@ -56,7 +58,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128])
     p.add_argument("--threads", type=int, nargs="+", default=None, help="thread counts (default: 1 and all cores)")
     p.add_argument("--pybrain-images", type=int, default=500, help="images per PyBrain epoch (default 500)")
-    p.add_argument("--only", default=",".join(KINDS), help=f"comma list of implementations (default all: {','.join(KINDS)})")
+    p.add_argument("--only", default=",".join(KINDS),
+                   help=f"comma list of implementations (default all: {','.join(KINDS)})")
     p.add_argument("--synthetic", action="store_true", help="random data instead of MNIST")
     p.add_argument("--quick", action="store_true", help="tests: synthetic, 512 images, 2 repeats, 1 thread, tiny floor")
     p.add_argument("--out-dir", type=Path, default=None, help="output folder (default reports/bench)")
@@ -79,15 +82,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def data_setting(args: argparse.Namespace, samples: int | None = None) -> dict[str, Any]:
-    return {"source": "synthetic" if args.synthetic else "mnist", "samples": samples or args.samples, "input": "flat", "seed": 0}
+    return {"source": "synthetic" if args.synthetic else "mnist", "samples": samples or args.samples, "input": "flat",
+            "seed": 0}
 
 
-def estimate_seconds(plan: Sequence[tuple[str, int, int, float]], repeats: int, keras_workers: int, extra_epochs: dict[str, int]) -> float:
-    """``plan`` rows (kind, steps per epoch, samples, FLOPs per epoch): (repeats + warm-ups) x a*steps + FLOPs/rate, plus TF imports."""
+def estimate_seconds(plan: Sequence[tuple[str, int, int, float]], repeats: int, keras_workers: int,
+                     extra_epochs: dict[str, int]) -> float:
+    """``plan`` rows (kind, steps per epoch, samples, FLOPs per epoch).
+
+    (repeats + warm-ups) x a*steps + FLOPs/rate, plus TF imports."""
     total = keras_workers * TF_IMPORT_SECONDS
     for kind, steps, _, flops in plan:
         a, rate = ESTIMATE.get(kind, (0.0, 1e9))
-        per = a * steps + flops / (rate * 1e9) if kind not in ("floor", "pybrain") else (2.0 if kind == "floor" else 1.5)
+        if kind in ("floor", "pybrain"):
+            per = 2.0 if kind == "floor" else 1.5
+        else:
+            per = a * steps + flops / (rate * 1e9)
         total += per * (repeats + 1 + extra_epochs.get(kind, 0))
     return total
 
@@ -116,12 +126,14 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
         labels = [k for k in kinds if k != "pybrain" or i == 0]  # PyBrain is online (batch 1): once per thread count
         base = {"cfg": cfg, "batch": b, "data": data_setting(args), "slice": args.pybrain_images}
         settings.append((f"batch_{b}", base, labels))
-    plan = [(k, -(-args.samples // b), args.samples, flops) for _, base, labels in settings for k in labels for b in [base["batch"]]]
-    est = estimate_seconds(plan, args.repeats, len(settings) * sum(k.startswith("keras") for k in kinds), {"keras_tuned": 4})
-    print(f"bench mlp, {threads} thread(s): {len(settings)} setting(s) x {len(kinds)} implementation(s) x {args.repeats} repeats; "
-          f"estimated {est / 60:.1f} min on 2 quiet cores", flush=True)
+    plan = [(k, -(-args.samples // base["batch"]), args.samples, flops) for _, base, labels in settings for k in labels]
+    keras_workers = len(settings) * sum(k.startswith("keras") for k in kinds)
+    est = estimate_seconds(plan, args.repeats, keras_workers, {"keras_tuned": 4})
+    print(f"bench mlp, {threads} thread(s): {len(settings)} setting(s) x {len(kinds)} implementation(s) "
+          f"x {args.repeats} repeats; estimated {est / 60:.1f} min on 2 quiet cores", flush=True)
     t0 = time.perf_counter()
-    measured, hello = harness.measure_in_fresh_workers(settings, threads, args.repeats, harness.make_setting_fn(args.quick, REGISTRY))
+    measured, hello = harness.measure_in_fresh_workers(settings, threads, args.repeats,
+                                                       harness.make_setting_fn(args.quick, REGISTRY))
     s = harness.summarise(measured, [k for k, _, _ in settings])
     result: dict[str, Any] = {}
     for key, row in s["medians"].items():
@@ -129,19 +141,23 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
     first = settings[0][0]
     if "pybrain" in s["stats"].get(first, {}):
         pb = measured[first]["pybrain"]
-        result["pybrain"] = {"seconds_per_1000_images": s["medians"][first]["pybrain"], "images_per_epoch": args.pybrain_images,
-                             "note": "PyBrain learns one sample at a time (online), whatever the batch size; an epoch of "
-                                     f"{args.pybrain_images} images, reported per 1,000 images", "stats": s["stats"][first]["pybrain"],
-                             "info": pb["info"]}
+        result["pybrain"] = {"seconds_per_1000_images": s["medians"][first]["pybrain"],
+                             "images_per_epoch": args.pybrain_images,
+                             "note": "PyBrain learns one sample at a time (online), whatever the batch size; "
+                                     f"an epoch of {args.pybrain_images} images, reported per 1,000 images",
+                             "stats": s["stats"][first]["pybrain"], "info": pb["info"]}
         for key in s["stats"]:
             s["stats"][key].pop("pybrain", None)
     result["ratios"] = {key: ratios(row) for key, row in result.items() if key.startswith("batch_")}
     result["stats"] = s["stats"]
     info = {key: {label: r["info"] for label, r in measured[key].items()} for key, _, _ in settings}
-    floor = {key: {"gflops_median": harness.median_or_none([i["gflops"] for i in measured[key]["floor"]["sample_info"]]),
-                   "best_threads": [i["best_threads"] for i in measured[key]["floor"]["sample_info"]],
-                   "square_gemm": measured[key]["floor"]["info"]["square_gemm"], "step_shapes": measured[key]["floor"]["info"]["step_shapes"]}
-             for key, _, _ in settings if "floor" in measured.get(key, {}) and measured[key]["floor"]["sample_info"]}
+    floor = {}
+    for key, _, _ in settings:
+        f = measured.get(key, {}).get("floor")
+        if f and f["sample_info"]:
+            floor[key] = {"gflops_median": harness.median_or_none([i["gflops"] for i in f["sample_info"]]),
+                          "best_threads": [i["best_threads"] for i in f["sample_info"]],
+                          "square_gemm": f["info"]["square_gemm"], "step_shapes": f["info"]["step_shapes"]}
     numpy_blas = {key: measured[key]["numpy"]["sample_info"][0]["threads"].get("blas_fit") for key, _, _ in settings
                   if measured.get(key, {}).get("numpy", {}).get("sample_info")}
     result["meta"] = {
@@ -149,17 +165,20 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
         "data": "synthetic" if args.synthetic else "mnist", "quick": args.quick,
         "architecture": "784-100(sigmoid)-10(softmax), CCE, SGD lr 0.01, float32, x/255",
         "config": {"preset": PRESET, "overrides": OVERRIDES, "registry": {k: REGISTRY[k] for k in kinds}},
-        "learning_rate": cfg["optimizer"]["learning_rate"], "epoch_gflop": flops / 1e9, "floor": floor, "numpy_blas_threads": numpy_blas,
-        "floor_gflop_per_second": {key: flops / 1e9 / row["floor"] for key, row in result.items() if key.startswith("batch_") and "floor" in row},
+        "learning_rate": cfg["optimizer"]["learning_rate"], "epoch_gflop": flops / 1e9, "floor": floor,
+        "numpy_blas_threads": numpy_blas,
+        "floor_gflop_per_second": {key: flops / 1e9 / row["floor"] for key, row in result.items()
+                                   if key.startswith("batch_") and "floor" in row},
         "implementations": info, "workers": hello, "order": measured["order"], "errors": measured["errors"],
         "all_seconds": s["all_seconds"], "all_cpu_seconds": s["all_cpu_seconds"],
-        "timing": "each implementation and setting in its own process pinned with taskset to the first `threads` cores; one "
-                  "untimed warm-up epoch; repeats alternated ABBA; wall seconds of the epoch inside the training loop (engine "
-                  "epoch_seconds, Keras on_epoch_begin..on_epoch_end, scikit-learn one partial_fit call, PyBrain its epoch per "
-                  "1,000 images, floor = executed FLOPs / best-thread-count GEMM rate on the step's shapes)",
-        "threading": f"BLAS limited to {threads} thread(s) in every process; engine and scikit-learn: one BLAS thread for steps under "
-                     f"models.numpy_net.SMALL_STEP_MACS, else {threads}; TensorFlow intra- and inter-op threads = {threads}; "
-                     f"floor: best of 1..{threads}",
+        "timing": "each implementation and setting in its own process pinned with taskset to the first `threads` "
+                  "cores; one untimed warm-up epoch; repeats alternated ABBA; wall seconds of the epoch inside the "
+                  "training loop (engine epoch_seconds, Keras on_epoch_begin..on_epoch_end, scikit-learn one "
+                  "partial_fit call, PyBrain its epoch per 1,000 images, floor = executed FLOPs / best-thread-count "
+                  "GEMM rate on the step's shapes)",
+        "threading": f"BLAS limited to {threads} thread(s) in every process; engine and scikit-learn: one BLAS thread "
+                     f"for steps under models.numpy_net.SMALL_STEP_MACS, else {threads}; TensorFlow intra- and "
+                     f"inter-op threads = {threads}; floor: best of 1..{threads}",
         "keras_op_determinism": False, "elapsed_seconds": time.perf_counter() - t0, "estimated_seconds": est,
         "host": host, "cpu": cpu_label(host), "load_average": host["load_average"], "timestamp_utc": host["date_utc"],
     }

@@ -5,8 +5,9 @@
 For each ``--rev``: ``git clone`` of this repository into a temp dir, checkout, ``data/`` and
 ``.dvc/cache`` hard-linked in from this checkout (already fetched and featurized: DVC finds the
 outputs its lock names in its cache and skips those stages, or reruns featurize where the revision
-changed it; the fetch-from-mirror time is left out for every revision alike), a fresh MLflow store, then ``dvc repro`` (all stages, or
-``--stages``) with this environment's Python packages and ``$SCRATCHBENCH_DATA_MIRROR``.
+changed it; the fetch-from-mirror time is left out for every revision alike), a fresh MLflow
+store, then ``dvc repro`` (all stages, or ``--stages``) with this environment's Python packages
+and ``$SCRATCHBENCH_DATA_MIRROR``.
 
 Per stage: wall time (from DVC's ``Running stage`` lines), and per run recorded by it: time before
 the run opened (run start - tag ``process_start_ms`` for a process's first run, - ``run_call_ms``
@@ -43,7 +44,8 @@ def cpu_info() -> dict[str, Any]:
     f = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines())}
     flags = set(f.get("Flags", "").split())
     return {"model_name": f.get("Model name", ""), "family": f.get("CPU family", ""), "model": f.get("Model", ""),
-            "cpus": f.get("CPU(s)", ""), "flags": sorted(flags & {"avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni"})}
+            "cpus": f.get("CPU(s)", ""),
+            "flags": sorted(flags & {"avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni"})}
 
 
 def _stream(cmd: list[str], cwd: Path, env: dict, log: Path) -> tuple[int, list[tuple[str, float]], float]:
@@ -81,7 +83,8 @@ def _runs(clone: Path) -> list[dict[str, Any]]:
         first = tags.get("process_runs_before", "0") == "0"  # later runs of a worker: from their call
         start_ms = tags.get("process_start_ms") if first else tags.get("run_call_ms")
         out.append({"stage": tags.get("dvc_stage", ""), "run": r.info.run_name, "status": r.info.status,
-                    "before_open_seconds": None if not start_ms else round((r.info.start_time - int(start_ms)) / 1000, 3),
+                    "before_open_seconds": (None if not start_ms
+                                            else round((r.info.start_time - int(start_ms)) / 1000, 3)),
                     "open_close_seconds": round(open_close, 3),
                     "overhead_seconds": None if fit is None else round(open_close - fit, 3),
                     "fit_seconds": None if fit is None else round(fit, 3)})
@@ -142,7 +145,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--stages", nargs="*", default=[], help="dvc repro targets (default: the whole pipeline)")
     ap.add_argument("--repo", type=Path, default=None, help="repository to clone (default: this checkout)")
     ap.add_argument("--out", type=Path, default=None, help="default reports/bench/pipeline.json")
-    ap.add_argument("--workdir", type=Path, default=None, help="keep the clones and dvc logs here (default: a temp dir)")
+    ap.add_argument("--workdir", type=Path, default=None,
+                    help="keep the clones and dvc logs here (default: a temp dir)")
     args = ap.parse_args(argv)
     repo = (args.repo or paths.project_root()).resolve()
     out = args.out or paths.reports_dir() / "bench" / "pipeline.json"
@@ -155,8 +159,9 @@ def main(argv: list[str]) -> int:
         for rev in args.rev or ["HEAD"]:
             res = bench_rev(repo, rev, list(args.stages), work)
             print(f"{rev} ({res['commit'][:10]}): dvc repro {res['wall_seconds']:.1f} s, exit {res['exit_code']}, "
-                  f"{res['totals']['runs']} runs, fit {res['totals']['fit_seconds']:.1f} s, overhead "
-                  f"{res['totals']['overhead_seconds']:.1f} s, before open {res['totals']['before_open_seconds']:.1f} s",
+                  f"{res['totals']['runs']} runs, fit {res['totals']['fit_seconds']:.1f} s, "
+                  f"overhead {res['totals']['overhead_seconds']:.1f} s, "
+                  f"before open {res['totals']['before_open_seconds']:.1f} s",
                   flush=True)
             results.append(res)
     out.parent.mkdir(parents=True, exist_ok=True)

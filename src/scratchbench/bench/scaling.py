@@ -35,13 +35,16 @@ BASE_WIDTH, BASE_BATCH = 100, 128
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m scratchbench.bench scaling", description=__doc__.split("\n\n")[0])
     p.add_argument("--samples", type=int, default=6144, help="training images per epoch (default 6144)")
-    p.add_argument("--repeats", type=int, default=3, help="timed epochs per implementation and setting (default 3: 12 settings per fit)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="timed epochs per implementation and setting (default 3: 12 settings per fit)")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=BATCHES)
     p.add_argument("--widths", type=int, nargs="+", default=WIDTHS)
-    p.add_argument("--threads", type=int, nargs="+", default=None, help="thread counts (default 1 and 2, within the cores available)")
+    p.add_argument("--threads", type=int, nargs="+", default=None,
+                   help="thread counts (default 1 and 2, within the cores available)")
     p.add_argument("--only", default=",".join(KINDS), help=f"comma list of {','.join(KINDS)} (default all)")
     p.add_argument("--synthetic", action="store_true", help="random data instead of MNIST")
-    p.add_argument("--quick", action="store_true", help="tests: synthetic, 256 images, 2 batch sizes, 2 widths, 2 repeats, 1 thread")
+    p.add_argument("--quick", action="store_true",
+                   help="tests: synthetic, 256 images, 2 batch sizes, 2 widths, 2 repeats, 1 thread")
     p.add_argument("--out-dir", type=Path, default=None, help="output folder (default reports/bench)")
     args = p.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -70,8 +73,8 @@ def plan(args: argparse.Namespace) -> list[dict[str, Any]]:
         seen.add((batch, width))
         cfg = compose_model(width)
         flops = epoch_flops(normalize_layers(cfg["model"], (784,), 10), args.samples)
-        out.append({"key": f"b{batch}_w{width}", "batch": batch, "width": width, "steps": -(-args.samples // batch), "gflop": flops / 1e9,
-                    "cfg": cfg, "sweep": "batch" if width == BASE_WIDTH else "width"})
+        out.append({"key": f"b{batch}_w{width}", "batch": batch, "width": width, "steps": -(-args.samples // batch),
+                    "gflop": flops / 1e9, "cfg": cfg, "sweep": "batch" if width == BASE_WIDTH else "width"})
     return out
 
 
@@ -109,11 +112,12 @@ def figure(result: dict[str, Any], path: Path) -> None:
             for kind, fit in fits.items():
                 med = result["medians"][tkey][kind]
                 ys = [med.get(settings[i]["key"]) for i in idx]
-                pts = [(x, y) for x, y in zip(xs, ys) if y is not None]
+                pts = [(x, y) for x, y in zip(xs, ys, strict=True) if y is not None]
                 if not pts:
                     continue
-                ax.plot(*zip(*pts), "o", color=colors.get(kind), ms=4)
-                pred = [fit["predicted"][fit["keys"].index(settings[i]["key"])] for i in idx if settings[i]["key"] in fit["keys"]]
+                ax.plot(*zip(*pts, strict=True), "o", color=colors.get(kind), ms=4)
+                pred = [fit["predicted"][fit["keys"].index(settings[i]["key"])]
+                        for i in idx if settings[i]["key"] in fit["keys"]]
                 ax.plot(xs[: len(pred)], pred, style, color=colors.get(kind), lw=1.2,
                         label=f"{kind}, {tkey.split('_')[1]} thr: {1e6 * fit['seconds_per_step']:.0f} µs/step, "
                               f"{fit['gflops'] or float('inf'):.0f} GFLOP/s")
@@ -143,19 +147,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             for k in kinds:
                 a, rate = ESTIMATE[k]
                 est += (args.repeats + 1 + (4 if k == "keras_tuned" else 0)) * (a * s["steps"] + s["gflop"] / rate)
-    print(f"bench scaling: {len(settings)} settings x {len(kinds)} implementations x {len(args.threads)} thread count(s) x "
-          f"{args.repeats} repeats; estimated {est / 60:.1f} min on 2 quiet cores", flush=True)
+    print(f"bench scaling: {len(settings)} settings x {len(kinds)} implementations x {len(args.threads)} "
+          f"thread count(s) x {args.repeats} repeats; estimated {est / 60:.1f} min on 2 quiet cores", flush=True)
     t0 = time.perf_counter()
     data = {"source": "synthetic" if args.synthetic else "mnist", "samples": args.samples, "input": "flat", "seed": 0}
-    result: dict[str, Any] = {"settings": [{k: v for k, v in s.items() if k != "cfg"} for s in settings], "medians": {}, "stats": {},
-                              "fits": {}}
+    result: dict[str, Any] = {"settings": [{k: v for k, v in s.items() if k != "cfg"} for s in settings],
+                              "medians": {}, "stats": {}, "fits": {}}
     meta_workers, errors, order = {}, {}, {}
     for threads in args.threads:
         tkey = f"threads_{threads}"
         workers = harness.start_workers({k: (k, None) for k in kinds}, threads)
         try:
-            measured = harness.measure(workers, [(s["key"], {"cfg": s["cfg"], "batch": s["batch"], "data": data}, list(workers)) for s in settings],
-                                       threads, args.repeats, harness.make_setting_fn(args.quick, REGISTRY))
+            jobs = [(s["key"], {"cfg": s["cfg"], "batch": s["batch"], "data": data}, list(workers)) for s in settings]
+            make = harness.make_setting_fn(args.quick, REGISTRY)
+            measured = harness.measure(workers, jobs, threads, args.repeats, make)
             meta_workers[tkey] = {label: w.hello | {"command": w.command} for label, w in workers.items()}
         finally:
             harness.close_all(workers)
@@ -165,17 +170,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         result["stats"][tkey] = summ["stats"]
         result["fits"][tkey] = {}
         for k in kinds:
-            pts = [(s["key"], s["steps"], s["gflop"], summ["medians"][s["key"]][k]) for s in settings if k in summ["medians"][s["key"]]]
+            pts = [(s["key"], s["steps"], s["gflop"], summ["medians"][s["key"]][k])
+                   for s in settings if k in summ["medians"][s["key"]]]
             if len(pts) >= 2:
-                keys, steps, gflop, secs = zip(*pts)
+                keys, steps, gflop, secs = zip(*pts, strict=True)
                 result["fits"][tkey][k] = {**fit_cost(steps, gflop, secs), "keys": list(keys)}
     host = host_meta()
     result["meta"] = {
-        "samples": args.samples, "repeats": args.repeats, "threads": args.threads, "data": data["source"], "quick": args.quick,
+        "samples": args.samples, "repeats": args.repeats, "threads": args.threads, "data": data["source"],
+        "quick": args.quick,
         "model": "784-W(sigmoid)-10(softmax), CCE, SGD lr 0.01, float32 (bench mlp's model, width W)",
-        "sweeps": {"batch": {"batch_sizes": args.batch_sizes, "width": BASE_WIDTH}, "width": {"widths": args.widths, "batch": BASE_BATCH}},
-        "fit": "non-negative least squares on relative errors over the settings' median epoch seconds: t = a * steps + executed GFLOP / rate",
-        "workers": meta_workers, "errors": errors, "order": order, "elapsed_seconds": time.perf_counter() - t0, "estimated_seconds": est,
+        "sweeps": {"batch": {"batch_sizes": args.batch_sizes, "width": BASE_WIDTH},
+                   "width": {"widths": args.widths, "batch": BASE_BATCH}},
+        "fit": "non-negative least squares on relative errors over the settings' median epoch seconds: "
+               "t = a * steps + executed GFLOP / rate",
+        "workers": meta_workers, "errors": errors, "order": order, "elapsed_seconds": time.perf_counter() - t0,
+        "estimated_seconds": est,
         "host": host, "cpu_label": cpu_label(host), "timestamp_utc": host["date_utc"],
     }
     out_dir = args.out_dir or reports_dir() / "bench"
@@ -183,8 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     figure(result, out_dir / "scaling.png")
     for tkey, fits in result["fits"].items():
         for k, f in fits.items():
+            r2 = f["r2"] if f["r2"] is not None else float("nan")
             print(f"  {tkey} {k:<12} a = {1e6 * f['seconds_per_step']:8.1f} µs/step   rate = "
-                  f"{(f['gflops'] or float('inf')):8.1f} GFLOP/s   R^2 = {f['r2'] if f['r2'] is not None else float('nan'):.3f}")
+                  f"{(f['gflops'] or float('inf')):8.1f} GFLOP/s   R^2 = {r2:.3f}")
     print(f"wrote {out_dir / 'scaling.json'} and {out_dir / 'scaling.png'}")
     return 0
 

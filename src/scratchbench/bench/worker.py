@@ -88,7 +88,8 @@ def use_engine(engine_dir: str) -> None:
     import scratchbench
 
     pkg = Path(engine_dir) / "src" / "scratchbench" / "scratch"
-    spec = importlib.util.spec_from_file_location("scratchbench.scratch", pkg / "__init__.py", submodule_search_locations=[str(pkg)])
+    spec = importlib.util.spec_from_file_location("scratchbench.scratch", pkg / "__init__.py",
+                                                  submodule_search_locations=[str(pkg)])
     module = importlib.util.module_from_spec(spec)
     sys.modules["scratchbench.scratch"] = module
     spec.loader.exec_module(module)
@@ -168,7 +169,8 @@ class KerasRunner:
         if tuned:
             self._tune(setting)
         else:
-            self.info.update(steps_per_execution=1, jit_compile=bool(self.impl.model.jit_compile), compile="the registry's (Keras defaults)")
+            self.info.update(steps_per_execution=1, jit_compile=bool(self.impl.model.jit_compile),
+                             compile="the registry's (Keras defaults)")
             self.epoch()  # warm-up (traces the train function)
 
     def _compile(self, jit: bool) -> None:
@@ -176,7 +178,8 @@ class KerasRunner:
 
         from ..models.keras_models import make_loss, make_optimizer
 
-        self.impl.model.compile(optimizer=make_optimizer(dict(self.impl.cfg.get("optimizer") or {})), loss=make_loss(self.impl.loss_name),
+        self.impl.model.compile(optimizer=make_optimizer(dict(self.impl.cfg.get("optimizer") or {})),
+                                loss=make_loss(self.impl.loss_name),
                                 metrics=[keras.metrics.CategoricalAccuracy(name="acc")],
                                 steps_per_execution=TUNED_STEPS_PER_EXECUTION, jit_compile=jit)
 
@@ -195,10 +198,12 @@ class KerasRunner:
         self._compile(jit)
         self.epoch()  # warm-up of the kept compilation
         self.info.update(steps_per_execution=TUNED_STEPS_PER_EXECUTION, jit_compile=jit, jit_probe_epoch_seconds=probe,
-                         compile=f"steps_per_execution={TUNED_STEPS_PER_EXECUTION}, jit_compile={jit} (the faster probe epoch)")
+                         compile=f"steps_per_execution={TUNED_STEPS_PER_EXECUTION}, jit_compile={jit} "
+                                 "(the faster probe epoch)")
 
     def epoch(self) -> tuple[float, dict[str, Any]]:
-        self.impl.model.fit(self.x, self.onehot, batch_size=self.batch, epochs=1, shuffle=True, verbose=0, callbacks=[self.timer])
+        self.impl.model.fit(self.x, self.onehot, batch_size=self.batch, epochs=1, shuffle=True, verbose=0,
+                            callbacks=[self.timer])
         return self.timer.epochs[-1][0], {}
 
 
@@ -217,7 +222,8 @@ class SklearnRunner:
         self.impl = get_implementation(setting["impl"])
         self.impl.build(cfg, data_spec(x))
         self.x, self.y, self.classes = x, y, np.arange(10)
-        self.blas = dense_blas_threads(macs_per_sample(normalize_layers(cfg["model"], tuple(x.shape[1:]), 10)), int(setting["batch"]), cores())
+        macs = macs_per_sample(normalize_layers(cfg["model"], tuple(x.shape[1:]), 10))
+        self.blas = dense_blas_threads(macs, int(setting["batch"]), cores())
         self.epoch()  # warm-up: the first partial_fit also initialises the weights
 
     def epoch(self) -> tuple[float, dict[str, Any]]:
@@ -263,20 +269,24 @@ class FloorRunner:
         self.min_seconds = float(setting.get("floor_min_seconds", 0.3))
         side = int(setting.get("square", SQUARE[0]))
         sq = best_thread_rate([(side, side, side)], cores(), repeats=1, min_seconds=self.min_seconds)
-        self.info = {"epoch_gflop": self.flops / 1e9, "step_shapes": self.shapes, "step_gflop": gemm_flops(self.shapes) / 1e9,
+        self.info = {"epoch_gflop": self.flops / 1e9, "step_shapes": self.shapes,
+                     "step_gflop": gemm_flops(self.shapes) / 1e9,
                      "square_gemm": {"side": side, "gflops": sq["rate"] / 1e9, "threads": sq["threads"]}}
 
     def epoch(self) -> tuple[float, dict[str, Any]]:
         from .floor import best_thread_rate
 
         r = best_thread_rate(self.shapes, cores(), repeats=1, min_seconds=self.min_seconds)
-        return self.flops / r["rate"], {"gflops": r["rate"] / 1e9, "best_threads": r["threads"], "layouts": r["layouts"],
+        return self.flops / r["rate"], {"gflops": r["rate"] / 1e9, "best_threads": r["threads"],
+                                        "layouts": r["layouts"],
                                         "gflops_by_threads": {t: v / 1e9 for t, v in r["rate_by_threads"].items()}}
 
 
 # -- the CNN's profiling pass ------------------------------------------------------------------
 class LayerProfile:
-    """CPU seconds (``process_time``: all threads) per layer forward/backward and the loss head, via instance wrappers."""
+    """CPU seconds (``process_time``: all threads) per layer forward/backward and the loss head.
+
+    Measured via instance wrappers."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
@@ -325,12 +335,14 @@ def profile_pass(impl: Any, split: Any, samples: int) -> dict[str, Any]:
             "threads_total": len(after), "threads_active": active_threads(before, after, wall),
             "thread_cpu_seconds_per_epoch": [c * scale for c in per_thread if c > 0],
             "conv_workers": conv.workers(),
-            "clock": "process_time per layer call, thread_time per conv step, /proc/self/task per thread (CPU seconds, all threads); "
+            "clock": "process_time per layer call, thread_time per conv step, /proc/self/task per thread "
+                     "(CPU seconds, all threads); "
                      f"a separate untimed pass over {samples} images scaled to the {len(split.x)}-image epoch"}
 
 
 RUNNERS = {"numpy": NumpyRunner, "sklearn": SklearnRunner, "pybrain": PybrainRunner, "floor": FloorRunner,
-           "keras": lambda s, x, y: KerasRunner(s, x, y, tuned=False), "keras_tuned": lambda s, x, y: KerasRunner(s, x, y, tuned=True)}
+           "keras": lambda s, x, y: KerasRunner(s, x, y, tuned=False),
+           "keras_tuned": lambda s, x, y: KerasRunner(s, x, y, tuned=True)}
 
 
 class Worker:
@@ -352,8 +364,8 @@ class Worker:
     def hello(self) -> dict[str, Any]:
         from .host import blas_info
 
-        out: dict[str, Any] = {"kind": self.kind, "pid": os.getpid(), "threads": self.threads, "affinity": sorted(os.sched_getaffinity(0)),
-                               "blas": blas_info()}
+        out: dict[str, Any] = {"kind": self.kind, "pid": os.getpid(), "threads": self.threads,
+                               "affinity": sorted(os.sched_getaffinity(0)), "blas": blas_info()}
         if self.kind.startswith("keras"):
             import tensorflow as tf
 

@@ -1,15 +1,15 @@
 """Structured-config dataclasses for one run: a wrong value fails at start with the valid choices.
 
 The schema holds types and choices, never a default: every value comes from ``conf/`` (fields
-are ``MISSING``; ``None`` on an optional field means "not set"). They mirror ``conf/`` and are registered in Hydra's ConfigStore (group ``schema``) by
-:func:`register`. ``conf/`` itself does not point at them (DVC composes ``conf/`` into
-``params.yaml`` without importing this package), so :func:`scratchbench.config.validate`
-merges the composed config onto :class:`RunConfig` at start.
+are ``MISSING``; ``None`` on an optional field means "not set"). They mirror ``conf/`` and are
+registered in Hydra's ConfigStore (group ``schema``) by :func:`register`. ``conf/`` itself does not
+point at them (DVC composes ``conf/`` into ``params.yaml`` without importing this package), so
+:func:`scratchbench.config.validate` merges the composed config onto :class:`RunConfig` at start.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Dict, List, Optional
 

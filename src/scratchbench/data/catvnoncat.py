@@ -36,7 +36,8 @@ def load_split(raw_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray, list[
     if y.shape != (len(x),):
         raise DataFormatError(f"{path}: {y_key} has shape {y.shape}, expected ({len(x)},)")
     if len(classes) != 2 or not set(np.unique(y)) <= {0, 1}:
-        raise DataFormatError(f"{path}: expected 2 classes and 0/1 labels, got classes {classes}, labels {np.unique(y)}")
+        raise DataFormatError(f"{path}: expected 2 classes and 0/1 labels, "
+                              f"got classes {classes}, labels {np.unique(y)}")
     return x, y.astype(np.int64), classes
 
 

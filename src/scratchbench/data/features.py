@@ -184,7 +184,8 @@ def load_features(dataset: str, root: str | os.PathLike[str] | None = None, veri
     if not npz_path.is_file():
         raise FeatureError(f"no feature file {npz_path}; run `dvc repro featurize@{dataset}` first")
     if not meta_path.is_file():
-        raise FeatureError(f"feature file {npz_path} has no {META_FILE} beside it; rerun `dvc repro featurize@{dataset}`")
+        raise FeatureError(f"feature file {npz_path} has no {META_FILE} beside it; "
+                           f"rerun `dvc repro featurize@{dataset}`")
     try:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError as e:

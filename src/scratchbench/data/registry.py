@@ -66,7 +66,8 @@ def files(dataset: str) -> tuple[RemoteFile, ...]:
     if dataset == "mnist":
         out = [RemoteFile(f"mnist/{f}", h, tuple(b + f for b in _MNIST_BASES)) for f, h in _MNIST_SHA256.items()]
     elif dataset == "catvnoncat":
-        out = [RemoteFile(f"catvnoncat/{f}", h, tuple(u.format(f=f) for u in _CAT_URLS)) for f, h in _CAT_SHA256.items()]
+        out = [RemoteFile(f"catvnoncat/{f}", h, tuple(u.format(f=f) for u in _CAT_URLS))
+               for f, h in _CAT_SHA256.items()]
     elif dataset == "fruits360":
         out = []
         for n, line in enumerate(FRUITS_TSV.read_text().splitlines(), 1):

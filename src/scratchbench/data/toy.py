@@ -16,7 +16,9 @@ TABLES: dict[str, tuple[np.ndarray, np.ndarray]] = {
 }
 TOY_DATASETS: tuple[str, ...] = ("moons", *TABLES)
 
-MOONS_DEFAULTS: dict[str, Any] = {"n_samples": 1000, "noise": 0.2, "random_state": 100, "test_size": 0.1, "split_seed": 42}
+MOONS_DEFAULTS: dict[str, Any] = {
+    "n_samples": 1000, "noise": 0.2, "random_state": 100, "test_size": 0.1, "split_seed": 42,
+}
 
 
 def table_features(name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -47,7 +47,8 @@ def plot(names: list[str], z: np.ndarray, path: Path, alpha: float = 0.01) -> Pa
     rows = int(np.ceil(len(names) / 2))
     fig = Figure(figsize=(10, 4 * rows))
     axes = fig.subplots(rows, 2, squeeze=False)
-    for ax, n in zip(axes.ravel(), names):
+    # two panels a row: an odd number of names leaves the last panel empty, so the lengths may differ
+    for ax, n in zip(axes.ravel(), names, strict=False):
         f, d = fns[n]
         ax.plot(z, f(z), label=n)
         ax.plot(z, d(z), "--", label=f"{n}'")

@@ -24,8 +24,9 @@ def apply_caps(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     dataset = out["dataset"]["name"]
     impl_cap = (model.get("sample_caps") or {}).get(dataset)
     sample_cap = _min_cap(train.get("max_train_samples"), profile.get("max_train_samples"), impl_cap)
-    sources = [name for name, c in (("train", train.get("max_train_samples")), ("profile", profile.get("max_train_samples")),
-                                    (f"model.sample_caps.{dataset}", impl_cap)) if c is not None and int(c) == sample_cap]
+    candidates = (("train", train.get("max_train_samples")), ("profile", profile.get("max_train_samples")),
+                  (f"model.sample_caps.{dataset}", impl_cap))
+    sources = [name for name, c in candidates if c is not None and int(c) == sample_cap]
     test_cap = _min_cap(train.get("max_test_samples"), profile.get("max_test_samples"))
     record = {
         "train.max_train_samples_effective": sample_cap,

@@ -26,7 +26,8 @@ def write_curve_csv(history: Sequence[EpochRecord], path: Path, max_rows: int = 
         w = csv.writer(f)
         w.writerow(CURVE_COLUMNS)
         for r in rows:
-            w.writerow([r.epoch, r.loss, r.train_accuracy, "" if r.val_accuracy is None else r.val_accuracy, r.epoch_seconds])
+            val = "" if r.val_accuracy is None else r.val_accuracy
+            w.writerow([r.epoch, r.loss, r.train_accuracy, val, r.epoch_seconds])
     return path
 
 

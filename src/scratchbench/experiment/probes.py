@@ -47,7 +47,7 @@ def _train_set_accuracy(impl, probe, history, train, adapt) -> float:
 
 def printed_view(actual: np.ndarray, printed: np.ndarray, edgeitems: int) -> np.ndarray:
     """The entries of ``actual`` that NumPy's summarised print shows (first/last ``edgeitems`` of a long axis)."""
-    for axis, (n_actual, n_printed) in enumerate(zip(actual.shape, printed.shape)):
+    for axis, (n_actual, n_printed) in enumerate(zip(actual.shape, printed.shape, strict=True)):
         if n_actual != n_printed:
             if n_printed != 2 * edgeitems:
                 raise ValueError(f"param_dump: printed shape {printed.shape} does not match {actual.shape}")

@@ -49,7 +49,8 @@ def data_spec(fs: Any) -> DataSpec:
     shape = tuple(int(d) for d in fs.x_train.shape[1:])
     if len(shape) == 3:
         image = shape
-    elif getattr(fs, "images_train", None) is not None and int(np.prod(fs.images_train.shape[1:])) == int(np.prod(shape)):
+    elif (getattr(fs, "images_train", None) is not None
+          and int(np.prod(fs.images_train.shape[1:])) == int(np.prod(shape))):
         image = tuple(int(d) for d in fs.images_train.shape[1:])
     else:
         image = _infer_image_shape(int(np.prod(shape))) if len(shape) == 1 else None
@@ -95,7 +96,8 @@ def scale(x: np.ndarray, scaling: str, dtype: str = "float32") -> np.ndarray:
     return out
 
 
-def adapt_x(x: np.ndarray, spec: DataSpec, input_kind: InputKind, scaling: str = "none", dtype: str = "float32") -> np.ndarray:
+def adapt_x(x: np.ndarray, spec: DataSpec, input_kind: InputKind, scaling: str = "none",
+            dtype: str = "float32") -> np.ndarray:
     """Reshape a batch of stored features to the implementation's input shape, then scale."""
     shape = model_input_shape(spec, input_kind)
     x = np.asarray(x)
@@ -137,7 +139,8 @@ def prepare(fs: Any, input_kind: InputKind, cfg: Mapping[str, Any]) -> Prepared:
         "dtype": dtype,
         "train_samples": int(len(train.y)),
         "train_samples_available": int(available),
-        "max_train_samples": None if train_cfg.get("max_train_samples") is None else int(train_cfg["max_train_samples"]),
+        "max_train_samples": (None if train_cfg.get("max_train_samples") is None
+                              else int(train_cfg["max_train_samples"])),
         "train_capped": idx is not None,
         "test_samples": int(len(test.y)),
     }

@@ -93,13 +93,16 @@ def require_activations(impl: str, framework: str, checked: list[str], hidden: l
     valid = sorted(valid)
     for i, act in enumerate(checked):
         if act not in valid:
-            raise ValueError(f"{impl}: model.layers[{i}].activation={act!r} is not available in {framework}; valid: {valid}")
+            raise ValueError(f"{impl}: model.layers[{i}].activation={act!r} is not available in {framework}; "
+                             f"valid: {valid}")
     if len(set(hidden)) > 1:
         raise ValueError(f"{impl}: {framework} takes one activation for all hidden layers, got {hidden}")
 
 
 def target_values(model_cfg: Mapping[str, Any]) -> tuple[float, float]:
-    """``(model.target_on, model.target_off)``, 1/0 when unset (R5: 0.99 / 0.01); see ``scratch.targets.encode_labels``."""
+    """``(model.target_on, model.target_off)``, 1/0 when unset (R5: 0.99 / 0.01).
+
+    See ``scratch.targets.encode_labels``."""
     on, off = model_cfg.get("target_on"), model_cfg.get("target_off")
     return (1.0 if on is None else float(on)), (0.0 if off is None else float(off))
 

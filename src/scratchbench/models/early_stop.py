@@ -9,7 +9,8 @@ from scratchbench.scratch.early_stopping import EarlyStopping
 __all__ = ["EarlyStopping", "record_epoch"]
 
 
-def record_epoch(rec: EpochRecord, history: list[EpochRecord], on_epoch: OnEpoch | None, stopper: EarlyStopping) -> bool:
+def record_epoch(rec: EpochRecord, history: list[EpochRecord], on_epoch: OnEpoch | None,
+                 stopper: EarlyStopping) -> bool:
     """Append ``rec`` to ``history``, report it to ``on_epoch``; True when early stopping ends training."""
     history.append(rec)
     if on_epoch is not None:

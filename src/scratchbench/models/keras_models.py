@@ -14,8 +14,9 @@ Losses (Keras reduces over the batch with a mean; the engine uses the same defin
 ``mse`` = mean over outputs and batch; ``mse_half`` = batch mean of ``0.5 * sum over outputs``
 (R12's 1/(2n) form); ``sse`` = ``0.5 *`` sum over outputs and batch (R1-R3, as the engine; the
 epoch loss is then the sum over batches, exact when the batch size divides N). Dropout layers
-draw their own masks in each framework, so twins with dropout are not step-for-step equal. Plain gradient descent is Keras ``SGD``
-(momentum 0); ``momentum`` is classic momentum (``v = m*v - lr*g``); ``adam`` is Keras Adam.
+draw their own masks in each framework, so twins with dropout are not step-for-step equal. Plain
+gradient descent is Keras ``SGD`` (momentum 0); ``momentum`` is classic momentum
+(``v = m*v - lr*g``); ``adam`` is Keras Adam.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def make_loss(name: str) -> keras.losses.Loss:
     if name == "sse":
         return HalfSumSquaredError(name="sse", reduction="sum")
     raise ValueError(
-        f"model.loss={name!r} unknown; valid: ['binary_crossentropy', 'categorical_crossentropy', 'mse', 'mse_half', 'sse']"
+        f"model.loss={name!r} unknown; "
+        "valid: ['binary_crossentropy', 'categorical_crossentropy', 'mse', 'mse_half', 'sse']"
     )
 
 
@@ -81,7 +83,8 @@ def make_optimizer(cfg: Mapping[str, Any]):
     """Keras optimizer with the engine's formulas and defaults (see ``arch.resolve_optimizer``)."""
     o = resolve_optimizer(cfg)
     if o["name"] == "adam":
-        return keras.optimizers.Adam(learning_rate=o["learning_rate"], beta_1=o["beta_1"], beta_2=o["beta_2"], epsilon=o["epsilon"])
+        return keras.optimizers.Adam(learning_rate=o["learning_rate"], beta_1=o["beta_1"], beta_2=o["beta_2"],
+                                     epsilon=o["epsilon"])
     return keras.optimizers.SGD(learning_rate=o["learning_rate"], momentum=o["momentum"], nesterov=o["nesterov"])
 
 
@@ -91,7 +94,8 @@ def _activation(name: str, idx: int) -> str | None:
         return name
     if name == "leaky_relu":
         return None  # caller appends LeakyReLU
-    raise ValueError(f"keras: model.layers[{idx}].activation={name!r} unknown; valid: {sorted(KERAS_ACTIVATIONS | {'leaky_relu'})}")
+    valid = sorted(KERAS_ACTIVATIONS | {"leaky_relu"})
+    raise ValueError(f"keras: model.layers[{idx}].activation={name!r} unknown; valid: {valid}")
 
 
 def build_keras_model(canonical: list[dict], input_shape: tuple[int, ...], model_cfg: Mapping[str, Any], dtype: str):
@@ -114,10 +118,12 @@ def build_keras_model(canonical: list[dict], input_shape: tuple[int, ...], model
             s = layer.get("strides", 1)
             out.append(keras.layers.Conv2D(
                 int(layer["filters"]), tuple(k) if isinstance(k, (list, tuple)) else int(k),
-                strides=tuple(s) if isinstance(s, (list, tuple)) else int(s), padding=str(layer.get("padding", "valid")),
-                activation=act or "linear", use_bias=layer_bias(layer, model_cfg), dtype=dtype))
+                strides=tuple(s) if isinstance(s, (list, tuple)) else int(s),
+                padding=str(layer.get("padding", "valid")), activation=act or "linear",
+                use_bias=layer_bias(layer, model_cfg), dtype=dtype))
         elif kind == "maxpool2d":
-            out.append(keras.layers.MaxPooling2D(pool_size=layer.get("pool_size", 2), strides=layer.get("strides"), dtype=dtype))
+            out.append(keras.layers.MaxPooling2D(pool_size=layer.get("pool_size", 2), strides=layer.get("strides"),
+                                                 dtype=dtype))
             continue
         elif kind == "flatten":
             out.append(keras.layers.Flatten(dtype=dtype))
@@ -127,7 +133,8 @@ def build_keras_model(canonical: list[dict], input_shape: tuple[int, ...], model
             out.append(keras.layers.Dropout(float(layer["rate"]), dtype=dtype))
             continue
         else:
-            raise ValueError(f"keras: model.layers[{i}].type={kind!r} unknown; valid: conv2d, dense, dropout, flatten, maxpool2d")
+            raise ValueError(f"keras: model.layers[{i}].type={kind!r} unknown; "
+                             "valid: conv2d, dense, dropout, flatten, maxpool2d")
         if act_name == "leaky_relu":
             out.append(keras.layers.LeakyReLU(negative_slope=float(layer.get("alpha", 0.01)), dtype=dtype))
     return keras.Sequential(out)
@@ -156,7 +163,8 @@ class _KerasBase(Implementation):
             acc = keras.metrics.BinaryAccuracy(name="acc", threshold=0.5 * (on + off))
         else:
             acc = keras.metrics.CategoricalAccuracy(name="acc")
-        self.model.compile(optimizer=make_optimizer(dict(cfg.get("optimizer") or {})), loss=make_loss(self.loss_name), metrics=[acc])
+        self.model.compile(optimizer=make_optimizer(dict(cfg.get("optimizer") or {})), loss=make_loss(self.loss_name),
+                           metrics=[acc])
 
     def _check_layers(self) -> None:
         pass
@@ -273,7 +281,8 @@ class _KerasBase(Implementation):
         }
 
     def run_info(self) -> dict[str, Any]:
-        return {"op_determinism": True, "initial_weights": "copied from scratchbench.scratch Network", "loss_used": self.loss_name}
+        return {"op_determinism": True, "initial_weights": "copied from scratchbench.scratch Network",
+                "loss_used": self.loss_name}
 
 
 class KerasMLP(_KerasBase):

@@ -113,8 +113,8 @@ class PyBrainNet(Implementation):
         require_activations(self.name, "PyBrain's buildNetwork", activations, activations[:-1], LAYER_CLASSES)
         opt = resolve_optimizer(cfg.get("optimizer"))
         if opt["name"] not in ("sgd", "momentum") or opt["nesterov"]:
-            raise ValueError(f"pybrain: optimizer.name={opt['name']!r} (nesterov={opt.get('nesterov', False)}) unsupported; "
-                             "valid: ['momentum', 'sgd']")
+            raise ValueError(f"pybrain: optimizer.name={opt['name']!r} (nesterov={opt.get('nesterov', False)}) "
+                             "unsupported; valid: ['momentum', 'sgd']")
         self.cfg, self.spec, self.model_cfg = cfg, spec, model
         self.seed = int(cfg.get("seed", 0))
         self.sizes, self.activations, self.use_bias = sizes, activations, use_bias
@@ -134,7 +134,8 @@ class PyBrainNet(Implementation):
         tcfg = dict(self.cfg.get("train") or {})
         epochs = int(tcfg.get("epochs", 1))
         stopper = EarlyStopping(
-            tcfg.get("early_stopping_patience"), lambda: self.net.params.copy(), lambda w: self.net.params.__setitem__(slice(None), w)
+            tcfg.get("early_stopping_patience"), lambda: self.net.params.copy(),
+            lambda w: self.net.params.__setitem__(slice(None), w),
         )
         on, off = target_values(self.model_cfg)
         t = encode_labels(train.y, self.sizes[-1], on, off)
@@ -179,7 +180,9 @@ class PyBrainNet(Implementation):
         return out
 
     def save(self, path: Path) -> Path:
-        """Parameters per named connection (``in->hidden0`` ...): PyBrain's flat order is not stable across processes."""
+        """Parameters per named connection (``in->hidden0`` ...).
+
+        PyBrain's flat order is not stable across processes."""
         path = Path(path).with_suffix(".npz")
         path.parent.mkdir(parents=True, exist_ok=True)
         arch = {"sizes": self.sizes, "activations": self.activations, "bias": self.use_bias}
@@ -198,10 +201,12 @@ class PyBrainNet(Implementation):
         self.net = _build_net(self.sizes, self.activations, self.use_bias)
         conns = _connections(self.net)
         if set(conns) != set(saved):
-            raise ValueError(f"{path}: saved connections {sorted(saved)} do not match the architecture's {sorted(conns)}")
+            raise ValueError(f"{path}: saved connections {sorted(saved)} do not match "
+                             f"the architecture's {sorted(conns)}")
         for key, c in conns.items():
             if c.params.shape != saved[key].shape:
-                raise ValueError(f"{path}: connection {key} has {saved[key].shape} parameters, expected {c.params.shape}")
+                raise ValueError(f"{path}: connection {key} has {saved[key].shape} parameters, "
+                                 f"expected {c.params.shape}")
             c.params[:] = saved[key]
         return self
 
@@ -247,7 +252,7 @@ def quickstart_xor(
     net = buildNetwork(*v["layers"], bias=True, **v["opts"])
     n_out = v["layers"][-1]
     ds = SupervisedDataSet(2, n_out)
-    for inp, target in zip(XOR_INPUTS, XOR_TARGETS):
+    for inp, target in zip(XOR_INPUTS, XOR_TARGETS, strict=True):
         ds.addSample(inp, (target,) if n_out == 1 else tuple(np.eye(2)[target]))
     trainer = BackpropTrainer(net, ds, learningrate=learning_rate, momentum=momentum)
     if until_convergence:
@@ -282,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
                          learning_rate=a.learning_rate, momentum=a.momentum, seed=a.seed)
     print(f"epochs: {len(res['train_errors'])}  first error: {res['train_errors'][0]:.6f}  "
           f"last error: {res['train_errors'][-1]:.6f}  final error (4 rows): {res['final_error']:.6f}")
-    for inp, out in zip(XOR_INPUTS, res["outputs"]):
+    for inp, out in zip(XOR_INPUTS, res["outputs"], strict=True):
         print(f"  {inp} -> {np.round(out, 4).tolist()}")
     return 0
 

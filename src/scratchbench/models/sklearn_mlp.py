@@ -75,7 +75,7 @@ class SklearnMLP(Implementation):
         stopper = EarlyStopping(
             tcfg.get("early_stopping_patience"),
             lambda: [a.copy() for a in self.clf.coefs_ + self.clf.intercepts_],
-            lambda saved: [np.copyto(a, w) for a, w in zip(self.clf.coefs_ + self.clf.intercepts_, saved)],
+            lambda saved: [np.copyto(a, w) for a, w in zip(self.clf.coefs_ + self.clf.intercepts_, saved, strict=True)],
         )
         if self.batch_size is None:
             self.clf.set_params(batch_size=len(train.y))
@@ -118,7 +118,7 @@ class SklearnMLP(Implementation):
         return self
 
     def weights(self) -> list[np.ndarray] | None:
-        return [a.copy() for pair in zip(self.clf.coefs_, self.clf.intercepts_) for a in pair]
+        return [a.copy() for pair in zip(self.clf.coefs_, self.clf.intercepts_, strict=True) for a in pair]
 
     def n_params(self) -> int:
         return int(sum(w.size for w in self.clf.coefs_) + sum(b.size for b in self.clf.intercepts_))

@@ -28,10 +28,14 @@ from .initializers import check_spec
 from .losses import check_loss
 
 LAYER_TYPES = ("dense", "conv2d", "maxpool2d", "flatten", "dropout")
-_ALIASES = {"conv": "conv2d", "conv2d": "conv2d", "maxpooling2d": "maxpool2d", "maxpool": "maxpool2d", "linear": "dense"}
+_ALIASES = {
+    "conv": "conv2d", "conv2d": "conv2d", "maxpooling2d": "maxpool2d", "maxpool": "maxpool2d", "linear": "dense",
+}
 _KEYS = {
-    "dense": {"type", "units", "output_dim", "input_dim", "activation", "alpha", "use_bias", "bias", "init", "bias_init"},
-    "conv2d": {"type", "filters", "kernel_size", "strides", "padding", "activation", "alpha", "use_bias", "bias", "init", "bias_init"},
+    "dense": {"type", "units", "output_dim", "input_dim", "activation", "alpha", "use_bias", "bias", "init",
+              "bias_init"},
+    "conv2d": {"type", "filters", "kernel_size", "strides", "padding", "activation", "alpha", "use_bias", "bias",
+               "init", "bias_init"},
     "maxpool2d": {"type", "pool_size", "strides"},
     "flatten": {"type"},
     "dropout": {"type", "rate"},
@@ -106,7 +110,8 @@ def _use_bias(spec: Mapping[str, Any], model_cfg: Mapping[str, Any]) -> bool:
 def _from_layers_dims(model_cfg: Mapping[str, Any]) -> list[dict[str, Any]]:
     dims = model_cfg["layers_dims"]
     if not isinstance(dims, (list, tuple)) or len(dims) < 2:
-        raise ArchitectureError(f"model.layers_dims: expected a list [n_in, ..., n_out] of at least 2 sizes, got {dims!r}")
+        raise ArchitectureError(f"model.layers_dims: expected a list [n_in, ..., n_out] of at least 2 sizes, "
+                                f"got {dims!r}")
     for i, d in enumerate(dims):
         _positive_int(d, f"model.layers_dims[{i}]")
     hidden = getattr(model_cfg.get("hidden_activation"), "value", model_cfg.get("hidden_activation")) or "relu"
@@ -123,7 +128,8 @@ def _from_layers_dims(model_cfg: Mapping[str, Any]) -> list[dict[str, Any]]:
     return specs
 
 
-def normalize_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...], n_outputs: int) -> list[dict[str, Any]]:
+def normalize_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...],
+                     n_outputs: int) -> list[dict[str, Any]]:
     """Check the architecture in ``model_cfg`` against the data and return canonical layer dicts.
 
     ``n_outputs`` is the number of classes (or target columns). For a binary problem
@@ -162,10 +168,12 @@ def normalize_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...],
         raw_type = str(spec.get("type", "dense")).lower()
         kind = _ALIASES.get(raw_type, raw_type)
         if kind not in LAYER_TYPES:
-            raise ArchitectureError(f"{where}.type: unknown layer type {spec.get('type')!r}; valid types: {', '.join(LAYER_TYPES)}")
+            raise ArchitectureError(f"{where}.type: unknown layer type {spec.get('type')!r}; "
+                                    f"valid types: {', '.join(LAYER_TYPES)}")
         unknown = set(spec) - _KEYS[kind]
         if unknown:
-            raise ArchitectureError(f"{where}: unknown field(s) {sorted(unknown)} for a {kind} layer; allowed: {sorted(_KEYS[kind])}")
+            raise ArchitectureError(f"{where}: unknown field(s) {sorted(unknown)} for a {kind} layer; "
+                                    f"allowed: {sorted(_KEYS[kind])}")
         layer: dict[str, Any] = {"type": kind}
         if kind == "dense":
             if len(shape) > 1:
@@ -180,28 +188,33 @@ def normalize_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...],
                 raise ArchitectureError(f"{where}.units: missing (give 'units' or 'output_dim')")
             units = _positive_int(units, f"{where}.units")
             if spec.get("input_dim") is not None and spec["input_dim"] != shape[0]:
-                src = "the data's features" if not out or all(l["type"] == "flatten" for l in out) else f"layer {i - 1}'s output"
+                from_data = not out or all(o["type"] == "flatten" for o in out)
+                src = "the data's features" if from_data else f"layer {i - 1}'s output"
                 raise ArchitectureError(
                     f"{where}.input_dim: {spec['input_dim']} does not match {src} ({shape[0]})"
                 )
-            layer.update(units=units, **_activation(spec, where), use_bias=_use_bias(spec, model_cfg), **_inits(spec, model_cfg, where))
+            layer.update(units=units, **_activation(spec, where), use_bias=_use_bias(spec, model_cfg),
+                         **_inits(spec, model_cfg, where))
             new_shape = [units]
         elif kind == "conv2d":
             if len(shape) != 3:
-                raise ArchitectureError(f"{where}: conv2d needs image inputs (H, W, C), got per-sample shape {tuple(shape)}")
+                raise ArchitectureError(f"{where}: conv2d needs image inputs (H, W, C), "
+                                        f"got per-sample shape {tuple(shape)}")
             filters = _positive_int(spec.get("filters"), f"{where}.filters")
             k = _pair(spec.get("kernel_size"), f"{where}.kernel_size")
             s = _pair(spec.get("strides", 1), f"{where}.strides")
             padding = str(spec.get("padding", "valid")).lower()
             if padding not in PADDINGS:
-                raise ArchitectureError(f"{where}.padding: unknown padding {spec.get('padding')!r}; valid: {', '.join(PADDINGS)}")
+                raise ArchitectureError(f"{where}.padding: unknown padding {spec.get('padding')!r}; "
+                                        f"valid: {', '.join(PADDINGS)}")
             hw = _output_hw(shape, k, s, padding, f"{where}.kernel_size")
             layer.update(filters=filters, kernel_size=k, strides=s, padding=padding, **_activation(spec, where),
                          use_bias=_use_bias(spec, model_cfg), **_inits(spec, model_cfg, where))
             new_shape = [*hw, filters]
         elif kind == "maxpool2d":
             if len(shape) != 3:
-                raise ArchitectureError(f"{where}: maxpool2d needs image inputs (H, W, C), got per-sample shape {tuple(shape)}")
+                raise ArchitectureError(f"{where}: maxpool2d needs image inputs (H, W, C), "
+                                        f"got per-sample shape {tuple(shape)}")
             p = _pair(spec.get("pool_size", 2), f"{where}.pool_size")
             s = _pair(spec.get("strides") if spec.get("strides") is not None else p, f"{where}.strides")
             hw = _output_hw(shape, p, s, "valid", f"{where}.pool_size")
@@ -220,13 +233,16 @@ def normalize_layers(model_cfg: Mapping[str, Any], input_shape: tuple[int, ...],
         shape = new_shape
 
     if len(shape) != 1:
-        raise ArchitectureError(f"{prefix}[{len(specs) - 1}]: the network must end with a flat output, got shape {tuple(shape)}")
+        raise ArchitectureError(f"{prefix}[{len(specs) - 1}]: the network must end with a flat output, "
+                                f"got shape {tuple(shape)}")
     ok = {1, 2} if n_outputs == 2 else {n_outputs}
     if shape[0] not in ok:
         want = "1 (sigmoid) or 2 (softmax)" if n_outputs == 2 else str(n_outputs)
-        raise ArchitectureError(f"{prefix}[{len(specs) - 1}].units: last layer has {shape[0]} units but the data needs {want}")
+        raise ArchitectureError(f"{prefix}[{len(specs) - 1}].units: last layer has {shape[0]} units "
+                                f"but the data needs {want}")
     if getattr(model_cfg.get("loss"), "value", model_cfg.get("loss")) == "categorical_crossentropy" and shape[0] == 1:
-        raise ArchitectureError("model.loss: categorical_crossentropy needs >= 2 output units; use binary_crossentropy with 1 unit")
+        raise ArchitectureError("model.loss: categorical_crossentropy needs >= 2 output units; "
+                                "use binary_crossentropy with 1 unit")
     return out
 
 
@@ -242,13 +258,15 @@ def build_layers(canonical: list[dict[str, Any]]) -> list:
     for spec in canonical:
         kind = spec["type"]
         if kind == "dense":
-            layers.append(Dense(spec["units"], use_bias=spec["use_bias"], init=spec["init"], bias_init=spec["bias_init"]))
+            layers.append(Dense(spec["units"], use_bias=spec["use_bias"], init=spec["init"],
+                                bias_init=spec["bias_init"]))
         elif kind == "conv2d":
             from .conv import FUSED_ACTIVATIONS, Conv2D  # lazy: dense nets never need conv.py
 
             fused = spec["activation"] if spec["activation"] in FUSED_ACTIVATIONS else "linear"
-            layers.append(Conv2D(spec["filters"], arg(spec["kernel_size"]), strides=arg(spec["strides"]), padding=spec["padding"],
-                                 use_bias=spec["use_bias"], init=spec["init"], bias_init=spec["bias_init"], activation=fused))
+            layers.append(Conv2D(spec["filters"], arg(spec["kernel_size"]), strides=arg(spec["strides"]),
+                                 padding=spec["padding"], use_bias=spec["use_bias"], init=spec["init"],
+                                 bias_init=spec["bias_init"], activation=fused))
             if fused == spec["activation"]:
                 continue  # relu/linear run inside Conv2D (one pass less over the feature maps)
         elif kind == "maxpool2d":

@@ -225,16 +225,17 @@ def _pair(v: int | tuple[int, int] | list[int], name: str) -> tuple[int, int]:
 
 def _line_groups(lines: int, ho: int, kh: int, keep: range) -> list[tuple[int, int, int, int]]:
     """Runs ``(l0, l1, lo, hi)`` of the padded input lines in ``keep`` that feed output rows
-    through the same kernel rows ``lo..hi`` (line l reaches row ``l - i`` for ``0 <= l - i < ho``)."""
+    through the same kernel rows ``lo..hi`` (input line ``line`` reaches output row ``line - i``
+    when ``0 <= line - i < ho``)."""
     groups: list[list[int]] = []
-    for l in range(lines):
-        lo, hi = max(0, l - ho + 1), min(kh - 1, l)
-        if l not in keep or lo > hi:
+    for line in range(lines):
+        lo, hi = max(0, line - ho + 1), min(kh - 1, line)
+        if line not in keep or lo > hi:
             continue
-        if groups and groups[-1][1] == l and groups[-1][2:] == [lo, hi]:
-            groups[-1][1] = l + 1
+        if groups and groups[-1][1] == line and groups[-1][2:] == [lo, hi]:
+            groups[-1][1] = line + 1
         else:
-            groups.append([l, l + 1, lo, hi])
+            groups.append([line, line + 1, lo, hi])
     return [tuple(g) for g in groups]  # type: ignore[misc]
 
 
@@ -295,7 +296,8 @@ class Conv2D(Layer):
         return self.out_shape
 
     # -- helpers --------------------------------------------------------------------------
-    def _scratch(self, name: str, shape: tuple[int, ...], dtype: np.dtype, training: bool, zero: bool = False) -> np.ndarray:
+    def _scratch(self, name: str, shape: tuple[int, ...], dtype: np.dtype, training: bool,
+                 zero: bool = False) -> np.ndarray:
         """A reused buffer at training; a fresh array for inference (large, rare batches give their memory back)."""
         if training:
             return self._buf.get(name, shape, dtype, zero=zero)
@@ -349,7 +351,8 @@ class Conv2D(Layer):
         """``x3[l, n, x] = xp[a + n, l, x : x + kw]`` flattened (kw*C contiguous floats per window row)."""
         lines, m, wo, k = x3.shape
         it, wp, c = xp.itemsize, xp.shape[2], xp.shape[3]
-        src = as_strided(xp[a:], shape=(lines, m, wo, k), strides=(wp * c * it, lines * wp * c * it, c * it, it), writeable=False)
+        src = as_strided(xp[a:], shape=(lines, m, wo, k), strides=(wp * c * it, lines * wp * c * it, c * it, it),
+                         writeable=False)
         _copy(x3, src)
 
     def _forward_shift(self, x, training):

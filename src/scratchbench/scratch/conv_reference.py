@@ -37,13 +37,16 @@ def conv_output_size(size: int, k: int, s: int, padding: str) -> int:
 
 def conv_geometry(hw: tuple[int, int], kernel: tuple[int, int], strides: tuple[int, int],
                   padding: str) -> tuple[tuple[int, int], tuple[tuple[int, int], tuple[int, int]]]:
-    """``((Ho, Wo), ((top, bottom), (left, right)))``; ValueError if the padding is unknown or the kernel does not fit."""
+    """``((Ho, Wo), ((top, bottom), (left, right)))``.
+
+    ValueError if the padding is unknown or the kernel does not fit."""
     if padding not in PADDINGS:
         raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
-    out = tuple(conv_output_size(d, k, s, padding) for d, k, s in zip(hw, kernel, strides))
+    out = tuple(conv_output_size(d, k, s, padding) for d, k, s in zip(hw, kernel, strides, strict=True))
     if min(out) < 1:
         raise ValueError(f"kernel {tuple(kernel)} does not fit input {hw[0]}x{hw[1]} with padding {padding!r}")
-    pads = tuple(same_padding(d, k, s) if padding == "same" else (0, 0) for d, k, s in zip(hw, kernel, strides))
+    pads = tuple(same_padding(d, k, s) if padding == "same" else (0, 0)
+                 for d, k, s in zip(hw, kernel, strides, strict=True))
     return out, pads  # type: ignore[return-value]
 
 

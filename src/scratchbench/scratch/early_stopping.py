@@ -16,14 +16,16 @@ class EarlyStopping:
     ``patience=None`` never stops. ``get_weights``/``set_weights`` copy the model's weights out and back in.
     """
 
-    def __init__(self, patience: int | None, get_weights: Callable[[], Any], set_weights: Callable[[Any], None]) -> None:
+    def __init__(self, patience: int | None, get_weights: Callable[[], Any],
+                 set_weights: Callable[[Any], None]) -> None:
         if patience is not None:
             try:
                 number = -1 if isinstance(patience, bool) else operator.index(patience)
             except TypeError:
                 number = -1
             if number < 1:
-                raise ValueError(f"train.early_stopping_patience: expected a positive integer or null, got {patience!r}")
+                raise ValueError(f"train.early_stopping_patience: expected a positive integer or null, "
+                                 f"got {patience!r}")
             patience = number
         self.patience = patience
         self._get, self._set = get_weights, set_weights

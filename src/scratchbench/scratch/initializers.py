@@ -19,7 +19,8 @@ _TRUNC_STD = 0.87962566103423978  # std of a unit normal truncated to [-2, 2] (K
 
 
 def _uniform(rng: Rng, shape: tuple[int, ...], low: float, high: float) -> np.ndarray:
-    return low + (high - low) * rng.random_sample(shape) if isinstance(rng, np.random.RandomState) else low + (high - low) * rng.random(shape)
+    u = rng.random_sample(shape) if isinstance(rng, np.random.RandomState) else rng.random(shape)
+    return low + (high - low) * u
 
 
 def _truncated_normal(rng: Rng, shape: tuple[int, ...], stddev: float) -> np.ndarray:

@@ -77,7 +77,8 @@ class Network:
         if str(dtype) not in DTYPES:
             raise ValueError(f"model.dtype: unknown dtype {dtype!r}; valid: {', '.join(DTYPES)}")
         if input_scaling not in INPUT_SCALINGS:
-            raise ValueError(f"model.input_scaling: unknown scaling {input_scaling!r}; valid: {', '.join(INPUT_SCALINGS)}")
+            raise ValueError(f"model.input_scaling: unknown scaling {input_scaling!r}; "
+                             f"valid: {', '.join(INPUT_SCALINGS)}")
         if rng not in ("default", "legacy"):
             raise ValueError(f"model.rng: unknown generator {rng!r}; valid: default, legacy")
         self.dtype = np.dtype(str(dtype))
@@ -101,8 +102,9 @@ class Network:
         for layer in self.layers:
             shape = tuple(layer.build(shape, init_rng, self.dtype))
         self.output_units = int(shape[-1])
-        widest = max([math.prod(self.input_shape)] + [math.prod(l["output_shape"]) for l in canonical])
-        self._predict_batch = int(min(4096, max(16, (64 << 20) // (widest * self.dtype.itemsize))))  # ~64 MB per activation
+        widest = max([math.prod(self.input_shape)] + [math.prod(spec["output_shape"]) for spec in canonical])
+        # ~64 MB per activation
+        self._predict_batch = int(min(4096, max(16, (64 << 20) // (widest * self.dtype.itemsize))))
         self._flat_params, self._flat_grads = self._pack_parameters()
         self._shuffle_rng = np.random.default_rng([self.seed, 1])
 
@@ -117,7 +119,8 @@ class Network:
 
     # construction --------------------------------------------------------------------------
     @classmethod
-    def from_config(cls, model_cfg: Mapping[str, Any], input_shape: tuple[int, ...], n_outputs: int, seed: int) -> "Network":
+    def from_config(cls, model_cfg: Mapping[str, Any], input_shape: tuple[int, ...], n_outputs: int,
+                    seed: int) -> "Network":
         """Build from the run config's ``model`` section (see ``conf/model``)."""
         model_cfg = {k: getattr(v, "value", v) for k, v in dict(model_cfg).items()}  # str enums -> plain
         canonical = normalize_layers(model_cfg, tuple(input_shape), int(n_outputs))
@@ -168,11 +171,11 @@ class Network:
         params = self._params()
         if len(weights) != len(params):
             raise ValueError(f"set_weights: expected {len(params)} arrays, got {len(weights)}")
-        for i, (p, w) in enumerate(zip(params, weights)):
+        for i, (p, w) in enumerate(zip(params, weights, strict=True)):
             w = np.asarray(w)
             if w.shape != p.shape:
                 raise ValueError(f"set_weights: array {i} has shape {w.shape}, expected {p.shape}")
-        for p, w in zip(params, weights):
+        for p, w in zip(params, weights, strict=True):
             np.copyto(p, np.asarray(w, dtype=p.dtype))
 
     def n_params(self) -> int:
@@ -308,7 +311,8 @@ class Network:
         training loss, and restores the best weights when it stops.
         """
         epochs = _as_int(epochs, "train.epochs", minimum=0)
-        batch_size = None if batch_size is None else _as_int(batch_size, "train.batch_size", minimum=1, extra=" or null (full batch)")
+        if batch_size is not None:
+            batch_size = _as_int(batch_size, "train.batch_size", minimum=1, extra=" or null (full batch)")
         stopper = EarlyStopping(early_stopping_patience, self.get_weights, self.set_weights)
         if (x_val is None) != (y_val is None):
             raise ValueError("fit: give both x_val and y_val, or neither")
@@ -329,7 +333,7 @@ class Network:
         multi = self.output_units > 1
         thr = self._threshold
         if not full_batch and shuffle:
-            xbuf = np.empty((bs, xs.shape[1]), dtype=xs.dtype) if xs.ndim == 2 else np.empty((bs, *xs.shape[1:]), dtype=xs.dtype)
+            xbuf = np.empty((bs, *xs.shape[1:]), dtype=xs.dtype)
             ybuf = np.empty((bs, ys.shape[1]), dtype=ys.dtype)
         preds = np.empty(n, dtype=np.int64) if multi else np.empty(n, dtype=bool)  # per-epoch predictions
         targets_true = labels if multi else labels == 1  # what preds are compared with
@@ -351,7 +355,8 @@ class Network:
                         yb = ys.take(idx, axis=0, out=ybuf[:m], mode="clip")
                     loss, a = self._forward_loss(xb, yb) if gradient_free else self._step(xb, yb)
                     if not math.isfinite(loss):
-                        raise TrainingDivergedError(f"training diverged: loss is {loss} at epoch {epoch}, batch {batch} (try a smaller learning rate)")
+                        raise TrainingDivergedError(f"training diverged: loss is {loss} at epoch {epoch}, "
+                                                    f"batch {batch} (try a smaller learning rate)")
                     total += loss if sum_loss else loss * (stop - start)
                     # running accuracy: predictions made before each batch's update, as Keras reports it
                     if multi:
@@ -371,7 +376,8 @@ class Network:
                     "epoch_seconds": 0.0,
                 }
                 if val is not None:
-                    record["val_accuracy"] = float(np.mean(self._labels_from_output(self._forward_prepared(val[0])) == val[1]))
+                    val_labels = self._labels_from_output(self._forward_prepared(val[0]))
+                    record["val_accuracy"] = float(np.mean(val_labels == val[1]))
                 record["epoch_seconds"] = time.perf_counter() - t0
                 history.append(record)
                 if callback is not None:

@@ -37,7 +37,7 @@ class SGD(Optimizer):
     def step(self, params, grads):
         if self.step_size is None:
             self.step_size = [np.empty_like(p) for p in params]
-        for p, g, u in zip(params, grads, self.step_size):
+        for p, g, u in zip(params, grads, self.step_size, strict=True):
             np.multiply(self.learning_rate, g, out=u)
             p -= u
 
@@ -54,7 +54,7 @@ class Momentum(Optimizer):
             self.velocity = [np.zeros_like(p) for p in params]
             self._lr_g = [np.empty_like(p) for p in params]
         lr, mu = self.learning_rate, self.momentum
-        for p, g, v, lr_g in zip(params, grads, self.velocity, self._lr_g):
+        for p, g, v, lr_g in zip(params, grads, self.velocity, self._lr_g, strict=True):
             np.multiply(lr, g, out=lr_g)
             v *= mu
             v -= lr_g  # v = μ v - lr g
@@ -67,7 +67,8 @@ class Momentum(Optimizer):
 
 class Adam(Optimizer):
     def __init__(self, learning_rate: float, beta_1: float, beta_2: float, epsilon: float) -> None:
-        self.learning_rate, self.beta_1, self.beta_2, self.epsilon = map(float, (learning_rate, beta_1, beta_2, epsilon))
+        self.learning_rate, self.beta_1, self.beta_2 = float(learning_rate), float(beta_1), float(beta_2)
+        self.epsilon = float(epsilon)
         self.t = 0
         self.m: list[np.ndarray] | None = None
         self.v: list[np.ndarray] | None = None
@@ -81,7 +82,7 @@ class Adam(Optimizer):
         lr, b1, b2 = self.learning_rate, self.beta_1, self.beta_2
         c1, c2 = 1.0 - b1**self.t, 1.0 - b2**self.t  # bias corrections
         eps_hat = self.epsilon / np.sqrt(c2)
-        for p, g, m, v, t in zip(params, grads, self.m, self.v, self._tmp):
+        for p, g, m, v, t in zip(params, grads, self.m, self.v, self._tmp, strict=True):
             m *= b1
             m += np.multiply(1.0 - b1, g, out=t)  # m = β1 m + (1-β1) g
             v *= b2

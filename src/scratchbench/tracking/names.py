@@ -8,7 +8,8 @@ FINAL_METRICS: tuple[str, ...] = (
 )
 RUN_TAGS: tuple[str, ...] = (
     "implementation", "dataset", "experiment", "reference", "git_commit", "features_sha256", "lockfile_sha256",
-    "threads", "cpu", "seed", "profile", "task", "variant", "published_metric", "published_value", "published_text", "note",
+    "threads", "cpu", "seed", "profile", "task", "variant", "published_metric", "published_value", "published_text",
+    "note",
 )
 ARTIFACT_CONFIG = "config.yaml"
 ARTIFACT_CURVE_PNG = "learning_curve.png"

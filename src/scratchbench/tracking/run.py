@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -138,16 +139,14 @@ class TrackedRun(RunLog):
 
         items = [Param(k, v) for k, v in params.items()]
         for i in range(0, len(items), 100):
-            chunk = items[i:i + 100]
-            retry(lambda: self.client.log_batch(self.run_id, params=chunk))
+            retry(partial(self.client.log_batch, self.run_id, params=items[i:i + 100]))
 
     def _write_tags(self, tags: dict[str, str]) -> None:
         from mlflow.entities import RunTag
 
         items = [RunTag(k, v) for k, v in tags.items()]
         for i in range(0, len(items), 100):
-            chunk = items[i:i + 100]
-            retry(lambda: self.client.log_batch(self.run_id, tags=chunk))
+            retry(partial(self.client.log_batch, self.run_id, tags=items[i:i + 100]))
 
     def _write_metrics(self, points: list[Point]) -> None:
         from mlflow.entities import Metric

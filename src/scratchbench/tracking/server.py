@@ -65,7 +65,8 @@ def _wait(check, proc: subprocess.Popen, what: str, log: Path, timeout: float) -
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise ServerError(f"{what} exited with code {proc.returncode}: {log.read_text()[-2000:] if log.exists() else ''}")
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise ServerError(f"{what} exited with code {proc.returncode}: {tail}")
         if check():
             return
         time.sleep(0.3)

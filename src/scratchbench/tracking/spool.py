@@ -20,6 +20,7 @@ import json
 import shutil
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -102,7 +103,7 @@ def find_spools(root: str | Path) -> list[Path]:
 
 def record_spools(spools: Iterable[str | Path], client: Any) -> list[dict[str, str]]:
     """Write each spooled run to the store behind ``client``; returns ``{spool, run_id, action}`` per spool."""
-    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.entities import Metric, Param
 
     from scratchbench.tracking.store import get_or_create_experiment, retry
 
@@ -114,28 +115,28 @@ def record_spools(spools: Iterable[str | Path], client: Any) -> list[dict[str, s
         if s["experiment"] not in exp_ids:
             exp_ids[s["experiment"]] = get_or_create_experiment(client, s["experiment"])
         exp_id = exp_ids[s["experiment"]]
-        found = retry(lambda: client.search_runs([exp_id], filter_string=f"tags.{TAG_SPOOL_ID} = '{sid}'"))
+        # partial() binds this iteration's values, so a retried call can never see a later loop's variables
+        found = retry(partial(client.search_runs, [exp_id], filter_string=f"tags.{TAG_SPOOL_ID} = '{sid}'"))
         done = [r for r in found if r.info.status != "RUNNING"]
         if done:
             out.append({"spool": str(d), "run_id": done[0].info.run_id, "action": "skipped"})
             continue
         for r in found:  # a record interrupted half way
-            retry(lambda: client.delete_run(r.info.run_id))
+            retry(partial(client.delete_run, r.info.run_id))
         status = s["status"] if s["status"] != "RUNNING" else "KILLED"  # the process died before ending it
-        run = retry(lambda: client.create_run(exp_id, start_time=s["start_time"], tags=s["tags"],
-                                              run_name=s["run_name"]))
+        run = retry(partial(client.create_run, exp_id, start_time=s["start_time"], tags=s["tags"],
+                            run_name=s["run_name"]))
         rid = run.info.run_id
         params = [Param(k, v) for k, v in s["params"].items()]
         for i in range(0, len(params), PARAM_BATCH):
-            chunk = params[i:i + PARAM_BATCH]
-            retry(lambda: client.log_batch(rid, params=chunk))
+            retry(partial(client.log_batch, rid, params=params[i:i + PARAM_BATCH]))
         metrics = [Metric(k, float(v), int(ts), int(step)) for k, v, ts, step in s["metrics"]]
         for i in range(0, len(metrics), METRIC_BATCH):
-            chunk = metrics[i:i + METRIC_BATCH]
-            retry(lambda: client.log_batch(rid, metrics=chunk))
+            retry(partial(client.log_batch, rid, metrics=metrics[i:i + METRIC_BATCH]))
         art = Path(d) / ARTIFACTS
         if any(art.iterdir()):
-            retry(lambda: client.log_artifacts(rid, str(art)))
-        retry(lambda: client.set_terminated(rid, status=status, end_time=s["end_time"] or int(time.time() * 1000)))
+            retry(partial(client.log_artifacts, rid, str(art)))
+        end_time = s["end_time"] or int(time.time() * 1000)
+        retry(partial(client.set_terminated, rid, status=status, end_time=end_time))
         out.append({"spool": str(d), "run_id": rid, "action": "recorded"})
     return out
