@@ -42,3 +42,15 @@ def test_a_declaration_composes_and_a_wrong_kind_is_named(tmp_path):
     (tmp_path / "x.yaml").write_text("experiment:\n  name: x\n  figures: [{kind: heatmap, file: x.png}]\n")
     with pytest.raises(ValueError, match="heatmap.*cost_curve, published_curve, decision_boundary"):
         build.figure_declarations(tmp_path)
+
+
+def test_a_new_unset_option_or_the_class_path_does_not_split_a_configuration():
+    """Runs logged before ``model.alpha``/``model.implementation`` existed stay repeats of the same setup."""
+    from scratchbench.report.collect import RunRecord
+
+    tags = {"experiment": "r10_moons", "dataset": "moons", "implementation": "numpy_mlp", "profile": "quick"}
+    old = RunRecord("a", "e", 0, "FINISHED", tags, {"model.loss": "mse", "seed": "0"}, {})
+    new = RunRecord("b", "e", 0, "FINISHED", tags, {"model.loss": "mse", "model.alpha": "None", "seed": "1",
+                                                     "model.implementation": "scratchbench.models.numpy_net:NumpyMLP"}, {})
+    other = RunRecord("c", "e", 0, "FINISHED", tags, {"model.loss": "mse", "model.alpha": "0.2"}, {})
+    assert old.config_key == new.config_key != other.config_key
