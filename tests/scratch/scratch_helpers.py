@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from scratchbench.scratch.network import Network
+
+REPO = Path(__file__).resolve().parents[2]
 
 TABLE_X = np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=float)
 
@@ -28,3 +35,21 @@ def targets_for(loss: str, out: str, n: int, k: int, rng: np.random.Generator) -
     if loss == "binary_crossentropy":
         return rng.uniform(0.05, 0.95, (n, k))
     return rng.normal(0.0, 1.0, (n, k))
+
+
+@functools.cache
+def _preset_model(name: str) -> dict[str, Any]:
+    from scratchbench.config import validate
+    from scratchbench.config.compose import compose_run
+
+    return validate(compose_run([f"experiment={name}"], root=REPO))["model"]
+
+
+def preset_model(name: str) -> dict[str, Any]:
+    """The ``model`` section of experiment preset ``name`` as a run composes it (``conf/experiment/<name>.yaml``)."""
+    return copy.deepcopy(_preset_model(name))
+
+
+def preset_layers(name: str) -> list[dict[str, Any]]:
+    """The layer list of experiment preset ``name``: tests take R7's layers from the preset, never a copy."""
+    return preset_model(name)["layers"]

@@ -15,11 +15,11 @@ def _close(fast: np.ndarray, ref: np.ndarray, what: str) -> None:
 
 
 def _random_case(rng: np.random.Generator) -> dict:
-    stride = int(rng.integers(1, 3))
+    stride = int(rng.integers(1, 4))
     kernel = (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
     return {"n": int(rng.integers(1, 5)), "h": int(rng.integers(kernel[0], 11)), "w": int(rng.integers(kernel[1], 11)),
             "cin": int(rng.choice([1, 3, 8, 11])), "f": int(rng.integers(1, 7)), "kernel": kernel,
-            "stride": (stride, int(rng.integers(1, 3))) if rng.random() < 0.3 else (stride, stride),
+            "stride": (stride, int(rng.integers(1, 4))) if rng.random() < 0.3 else (stride, stride),
             "padding": str(rng.choice(["valid", "same"])), "activation": str(rng.choice(["linear", "relu"])),
             "use_bias": bool(rng.random() < 0.8), "chunk_rows": int(rng.choice([1, 40, 1024]))}
 

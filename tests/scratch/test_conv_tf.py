@@ -14,20 +14,7 @@ keras = pytest.importorskip("keras")
 from scratchbench.scratch.conv import Conv2D, MaxPool2D  # noqa: E402
 from scratchbench.scratch.network import Network  # noqa: E402
 
-R7 = [
-    {"type": "conv2d", "filters": 64, "kernel_size": 3, "strides": 1, "padding": "valid", "activation": "relu"},
-    {"type": "conv2d", "filters": 32, "kernel_size": 3, "strides": 1, "padding": "valid", "activation": "relu"},
-    {"type": "flatten"},
-    {"type": "dense", "units": 10, "activation": "softmax"},
-]
-R7_POOL = [
-    {"type": "conv2d", "filters": 64, "kernel_size": 3, "strides": 1, "padding": "valid", "activation": "relu"},
-    {"type": "maxpool2d", "pool_size": 2},
-    {"type": "conv2d", "filters": 128, "kernel_size": 3, "strides": 1, "padding": "valid", "activation": "relu"},
-    {"type": "flatten"},
-    {"type": "dense", "units": 10, "activation": "softmax"},
-]
-
+from scratch_helpers import preset_layers, preset_model  # noqa: E402
 
 def _keras_twin(layers: list[dict]) -> "keras.Model":
     """The Keras model for an architecture (same layer order, so get_weights() orders match)."""
@@ -86,9 +73,10 @@ def test_maxpool2d_matches_tensorflow():
     np.testing.assert_allclose(dx, tape.gradient(loss, xt).numpy(), rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("layers,loss,keras_loss", [(R7, "categorical_crossentropy", "categorical_crossentropy"),
-                                                    (R7_POOL, "mse", "mean_squared_error")])
-def test_r7_first_step_loss_and_gradients_match_keras(layers, loss, keras_loss):
+@pytest.mark.parametrize("preset,keras_loss", [("r7_mnist_cnn", "categorical_crossentropy"),
+                                              ("r7_mnist_cnn_pool", "mean_squared_error")])
+def test_r7_first_step_loss_and_gradients_match_keras(preset, keras_loss):
+    layers, loss = preset_layers(preset), preset_model(preset)["loss"]
     cfg = {"layers": layers, "loss": loss, "init": {"name": "glorot_uniform"}, "input_scaling": "unit", "dtype": "float32"}
     net = Network.from_config(cfg, (28, 28, 1), 10, seed=3)
     model = _keras_twin(layers)
@@ -120,7 +108,7 @@ def test_r7_pool_variant_trains_with_sgd_mse():
     y = rng.integers(0, 2, 64)
     x = rng.integers(0, 60, (64, 28, 28, 1)).astype(np.uint8)
     x[y == 1, 4:12, 4:12, 0] += 180  # class 1: a bright square
-    small = [dict(R7_POOL[0], filters=8), R7_POOL[1], dict(R7_POOL[2], filters=8), R7_POOL[3], R7_POOL[4]]
+    small = [dict(layer, filters=8) if layer["type"] == "conv2d" else layer for layer in preset_layers("r7_mnist_cnn_pool")]
     cfg = {"layers": small, "loss": "mse", "input_scaling": "unit"}
     net = Network.from_config(cfg, (28, 28, 1), 10, seed=0)
     hist = net.fit(x, y, epochs=4, batch_size=16, optimizer={"name": "sgd", "learning_rate": 0.5})

@@ -228,3 +228,57 @@ def test_integer_options_accept_numpy_ints_and_reject_bad_values():
         mlp().fit(x, y, epochs=1, early_stopping_patience=0)
     with pytest.raises(ValueError, match="give both x_val and y_val"):
         mlp().fit(x, y, epochs=1, x_val=x)
+
+
+@pytest.mark.parametrize("layers,loss", [
+    ([{"units": 8, "activation": "tanh"}, {"units": 3, "activation": "softmax"}], "categorical_crossentropy"),  # fused head
+    ([{"units": 8, "activation": "sigmoid"}, {"units": 3, "activation": "sigmoid"}], "mse"),  # generic loss gradient
+])
+def test_after_a_plain_sgd_step_the_gradients_are_dL_dtheta_not_lr_times_it(layers, loss):
+    """The learning rate lives in the optimizer: ``layer.grads`` after ``fit`` is the gradient at the
+    weights before the step, and the step moved each weight by exactly ``lr`` times it."""
+    x, y = blobs(n=30)
+    cfg = {"layers": layers, "loss": loss, "dtype": "float64"}
+    net = Network.from_config(cfg, (4,), 3, 0)
+    before = net.get_weights()
+    _, expected = Network.from_config(cfg, (4,), 3, 0).loss_and_grads(x, y)  # same initial weights
+    net.fit(x, y, epochs=1, batch_size=None, optimizer={"name": "sgd", "learning_rate": 0.3})
+    grads = [layer.grads[k] for layer in net.layers for k in layer.params]
+    for g, e, w0, w1 in zip(grads, expected, before, net.get_weights(), strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(w0 - w1, 0.3 * e, rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize("opt", [{"name": "sgd", "learning_rate": 0.1}, {"name": "momentum", "learning_rate": 0.1},
+                                 {"name": "momentum", "learning_rate": 0.1, "nesterov": True},
+                                 {"name": "adam", "learning_rate": 0.01, "epsilon": 1e-3}])
+def test_optimizer_steps_read_as_their_formulas_and_leave_the_gradients_alone(opt):
+    """Two steps of each optimizer against its formula written out with plain NumPy (float64)."""
+    from scratchbench.scratch.optimizers import make_optimizer
+
+    rng = np.random.default_rng(5)
+    theta = [rng.normal(size=(3, 2)), rng.normal(size=4)]
+    g_steps = [[rng.normal(size=(3, 2)), rng.normal(size=4)] for _ in range(2)]
+    params = [p.copy() for p in theta]
+    o = make_optimizer(opt)
+    lr, mu, b1, b2, eps = opt["learning_rate"], 0.9, 0.9, 0.999, opt.get("epsilon")
+    vel = [np.zeros_like(p) for p in theta]
+    m, v = [np.zeros_like(p) for p in theta], [np.zeros_like(p) for p in theta]
+    for t, gs in enumerate(g_steps, start=1):
+        grads = [g.copy() for g in gs]
+        o.step(params, grads)
+        for g, g0 in zip(grads, gs):
+            np.testing.assert_array_equal(g, g0)  # gradients are not scratch space
+        for i, g in enumerate(gs):
+            if opt["name"] == "sgd":
+                theta[i] = theta[i] - lr * g
+            elif opt["name"] == "momentum":
+                vel[i] = mu * vel[i] - lr * g
+                theta[i] = theta[i] + (mu * vel[i] - lr * g if opt.get("nesterov") else vel[i])
+            else:  # Keras' Adam: epsilon-hat = eps / sqrt(1 - b2^t)
+                m[i] = b1 * m[i] + (1 - b1) * g
+                v[i] = b2 * v[i] + (1 - b2) * g**2
+                m_hat, v_hat = m[i] / (1 - b1**t), v[i] / (1 - b2**t)
+                theta[i] = theta[i] - lr * m_hat / (np.sqrt(v_hat) + eps / np.sqrt(1 - b2**t))
+        for p, e in zip(params, theta):
+            np.testing.assert_allclose(p, e, rtol=1e-13, atol=1e-15)

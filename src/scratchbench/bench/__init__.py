@@ -1,40 +1,15 @@
-"""Benchmarks: ``python -m scratchbench.bench mlp|cnn`` (one-epoch timings against a GEMM floor)."""
+"""Benchmarks: ``python -m scratchbench.bench mlp|cnn|scaling|readme`` (see ``__main__``).
+
+Each implementation is timed in its own pinned worker process (``harness``, ``worker``) against
+a floor of executed FLOPs (``floor``); ``host`` records the machine; ``readme`` turns the JSON
+files into the README's tables.
+"""
 
 from __future__ import annotations
 
-import os
 import time
 from types import ModuleType
 from typing import Any
-
-
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``, else ``platform.processor()``): benchmarks are per machine."""
-    import platform
-
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def keras_with_threads(threads: int) -> ModuleType:
-    """Import Keras with TensorFlow's intra/inter-op thread pools set to ``threads``."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:  # TF already initialised in this process
-        pass
-    import keras
-
-    return keras
 
 
 def keras_epoch_timer(keras: ModuleType) -> Any:

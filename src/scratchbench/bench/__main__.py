@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = {"mlp": "scratchbench.bench.mlp", "cnn": "scratchbench.bench.cnn"}
+BENCHMARKS = {"mlp": "scratchbench.bench.mlp", "cnn": "scratchbench.bench.cnn", "scaling": "scratchbench.bench.scaling",
+              "readme": "scratchbench.bench.readme"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,8 +1,12 @@
-"""The GEMM floor: how fast this machine multiplies matrices of the shapes a training step uses.
+"""The floor: the FLOPs the minimal algorithm executes, at the rate this machine multiplies them.
 
-``floor seconds = epoch FLOPs / measured FLOP rate``, the rate being measured on exactly the
-GEMM shapes of one step (preallocated outputs, nothing else), so it is what an epoch would
-cost if the matrix products were all there is. Reused by the CNN benchmark with its own shapes.
+``floor seconds = executed epoch FLOPs / GEMM rate``. Executed means what a minimal training
+step computes: per weighted layer the forward product and the weight gradient, plus the input
+gradient for every layer but the first (nothing needs the gradient of the data); a conv layer
+counts only its valid output positions (im2col form: ``Ho*Wo`` rows per image). The rate is
+measured on exactly those GEMM shapes (preallocated outputs, nothing else) at the thread count
+that does them fastest. Beside it the JSON keeps the square-GEMM rate and the theoretical peak
+(:func:`theoretical_peak`), so a reader sees how far thin shapes sit below both.
 """
 
 from __future__ import annotations
@@ -15,45 +19,63 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 Shape = tuple[int, int, int]  # (m, k, n): an (m, k) @ (k, n) product, 2*m*k*n FLOPs
+SQUARE: Shape = (2048, 2048, 2048)  # about the best rate this BLAS reaches
 
 
 def gemm_flops(shapes: Iterable[Shape]) -> float:
     return float(sum(2.0 * m * k * n for m, k, n in shapes))
 
 
-def dense_step_shapes(batch: int, sizes: Sequence[int]) -> list[Shape]:
-    """GEMMs of one forward+backward step of a dense net ``sizes = [n_in, h1, ..., n_out]``:
-    per layer ``x @ W`` (B,in,out) and ``x.T @ dz`` (in,B,out), and ``dz @ W.T`` (B,out,in)
-    for every layer but the first (nothing needs the gradient of the input data)."""
+def layer_gemm(layer: Mapping[str, Any]) -> tuple[int, int, int] | None:
+    """A weighted layer's forward product per sample as ``(rows, k, n)``: dense ``(1, in, out)``,
+    conv ``(Ho*Wo, kh*kw*Cin, filters)`` (valid output positions only); ``None`` for other layers."""
+    if layer["type"] == "dense":
+        return 1, math.prod(layer["input_shape"]), int(layer["units"])
+    if layer["type"] == "conv2d":
+        kh, kw = layer["kernel_size"]
+        ho, wo, f = layer["output_shape"]
+        return ho * wo, kh * kw * layer["input_shape"][2], int(f)
+    return None
+
+
+def forward_macs_per_sample(layers: Sequence[Mapping[str, Any]]) -> int:
+    """Multiply-accumulates of one sample's forward pass (what ``dense_blas_threads`` sizes a step by)."""
+    return sum(math.prod(g) for g in map(layer_gemm, layers) if g is not None)
+
+
+def step_shapes(layers: Sequence[Mapping[str, Any]], batch: int) -> list[Shape]:
+    """The GEMMs of one minimal training step over canonical layers (``architecture.normalize_layers``):
+    per weighted layer forward ``(m, k, n)`` and weight gradient ``(k, m, n)``; the input gradient
+    ``(m, n, k)`` for every weighted layer but the first. ``m = batch * rows``."""
     shapes: list[Shape] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        shapes += [(batch, n_in, n_out), (n_in, batch, n_out)] + ([(batch, n_out, n_in)] if i else [])
+    first = True
+    for layer in layers:
+        g = layer_gemm(layer)
+        if g is None:
+            continue
+        rows, k, n = g
+        m = batch * rows
+        shapes += [(m, k, n), (k, m, n)] + ([] if first else [(m, n, k)])
+        first = False
     return shapes
 
 
-def dense_epoch_flops(n_samples: int, sizes: Sequence[int]) -> float:
-    """The GEMM FLOPs of ``dense_step_shapes`` per sample, times ``n_samples``."""
-    return gemm_flops(dense_step_shapes(1, sizes)) * n_samples
-
-
 def training_flops_per_sample(layers: Sequence[Mapping[str, Any]]) -> float:
-    """GEMM FLOPs of one training step per sample, from canonical layers (``architecture.normalize_layers``).
+    """Executed FLOPs of one training step per sample (``step_shapes`` at batch 1)."""
+    return gemm_flops(step_shapes(layers, 1))
 
-    A dense or conv layer's forward product has ``m`` multiply-adds (dense: in*out; conv:
-    Ho*Wo*kh*kw*Cin*F); forward, the weight gradient and the input gradient each cost ``2m``
-    FLOPs, and the first weighted layer has no input gradient to compute."""
-    total, first = 0.0, True
-    for layer in layers:
-        if layer["type"] == "dense":
-            macs = math.prod(layer["input_shape"]) * layer["units"]
-        elif layer["type"] == "conv2d":
-            kh, kw = layer["kernel_size"]
-            macs = math.prod(layer["output_shape"]) * kh * kw * layer["input_shape"][2]
-        else:
-            continue
-        total += 2.0 * macs * (2 if first else 3)
-        first = False
-    return total
+
+def epoch_flops(layers: Sequence[Mapping[str, Any]], samples: int) -> float:
+    return training_flops_per_sample(layers) * samples
+
+
+def dense_step_shapes(batch: int, sizes: Sequence[int]) -> list[Shape]:
+    """``step_shapes`` of a dense net ``sizes = [n_in, h1, ..., n_out]``."""
+    return step_shapes([{"type": "dense", "input_shape": [a], "units": b} for a, b in zip(sizes[:-1], sizes[1:])], batch)
+
+
+def dense_epoch_flops(n_samples: int, sizes: Sequence[int]) -> float:
+    return gemm_flops(dense_step_shapes(1, sizes)) * n_samples
 
 
 def measure_gemm_rate(
@@ -80,7 +102,7 @@ def measure_gemm_rate(
                 np.dot(a, b, out=out)
         return time.perf_counter() - t0
 
-    run(2)  # warm-up
+    run(1)  # warm-up
     iters, elapsed = 1, run(1)
     while elapsed < min_seconds / 4:  # calibrate so each sample lasts about min_seconds
         iters *= 2
@@ -90,5 +112,32 @@ def measure_gemm_rate(
     return {"median": statistics.median(rates), "best": max(rates), "iters": float(iters)}
 
 
+def best_thread_rate(shapes: Sequence[Shape], max_threads: int, **kw: Any) -> dict[str, Any]:
+    """``measure_gemm_rate`` under a BLAS limit of 1..``max_threads`` threads; the best median wins."""
+    from threadpoolctl import threadpool_limits
+
+    rates = {}
+    for t in range(1, max_threads + 1):
+        with threadpool_limits(t, user_api="blas"):
+            rates[t] = measure_gemm_rate(shapes, **kw)["median"]
+    best = max(rates, key=rates.get)
+    return {"rate": rates[best], "threads": best, "rate_by_threads": {str(t): r for t, r in rates.items()}}
+
+
 def floor_seconds(flops: float, rate: float) -> float:
     return flops / rate
+
+
+def theoretical_peak(flags: Iterable[str], mhz: float, cores: int) -> dict[str, Any]:
+    """float32 FLOP/s = cores x clock x FMA units x lanes x 2 (an FMA is two FLOPs).
+
+    Assumes two FMA units per core (Zen 2-4, Skylake-X and later big cores; some parts have one,
+    and Zen 4 runs AVX-512 as two 256-bit halves, so its 512-bit lanes do not double the rate).
+    """
+    flags = set(flags)
+    lanes = 16 if "avx512f" in flags else 8 if {"avx2", "fma"} <= flags else 4
+    fma_units = 2
+    return {"gflops": cores * mhz / 1e3 * fma_units * lanes * 2, "cores": cores, "mhz": mhz, "fp32_lanes": lanes,
+            "fma_units_assumed": fma_units,
+            "assumption": f"{cores} core(s) x {mhz:.0f} MHz (/proc/cpuinfo, not the boost clock) x 2 FMA units (assumed) "
+                          f"x {lanes} float32 lanes ({'AVX-512' if lanes == 16 else 'AVX2+FMA' if lanes == 8 else 'SSE'}) x 2 FLOPs per FMA"}

@@ -1,288 +1,199 @@
-"""``python -m scratchbench.bench mlp``: one epoch of MLP 784-100-10 on MNIST, four ways.
+"""``python -m scratchbench.bench mlp``: one epoch of MLP 784-100-10 on MNIST, every competitor.
 
-Times one training epoch (median of ``--repeats``, after a warm-up) of sigmoid hidden /
-softmax + categorical cross-entropy / plain SGD / float32 at each batch size for: the
-scratch engine, a Keras model with the same architecture and initial weights, scikit-learn's
-``MLPClassifier`` and the GEMM floor (see :mod:`scratchbench.bench.floor`). Repeats are
-interleaved across implementations so machine noise hits all of them alike. All of them run
-with the same BLAS/TF thread budget (``--threads``). Writes ``reports/bench/mlp.json``.
-
-An epoch is timed inside the training loop: from Keras's ``on_epoch_begin`` to
-``on_epoch_end`` and the engine's own ``epoch_seconds``, so the per-``fit``-call set-up
-(Keras's data adapter, input checks) is not counted against either; those whole-call times are
-kept under ``meta.all_fit_call_seconds``. ``MLPClassifier`` has no epoch hook: its figure is the
-whole ``fit(max_iter=1)`` call.
+The model is the R12 preset (MNIST, mini-batch SGD) composed through Hydra with the bench's
+overrides (``OVERRIDES``: 784-100 sigmoid-10 softmax, categorical cross-entropy, Glorot, float32,
+lr 0.01), and every competitor is built from it through the registry: the engine
+(``numpy_mlp``), Keras at its defaults and tuned (``keras_mlp``, ``steps_per_execution=64``, jit
+tried), scikit-learn (``sklearn_mlp``, one ``partial_fit`` per epoch), PyBrain (``pybrain``, a
+slice of images: it learns one sample at a time; reported per 1,000 images) and the floor
+(:mod:`scratchbench.bench.floor`). Each runs in its own pinned process, alternated ABBA, at each
+thread count (:mod:`scratchbench.bench.harness`). Writes ``reports/bench/mlp.json`` (all cores)
+and ``mlp_threads<N>.json`` for the other thread counts.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import shutil
-import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
-from typing import Any, Callable
-
-import numpy as np
-
-from scratchbench.bench import cpu_model, keras_epoch_timer, keras_with_threads
+from typing import Any, Sequence
 
 from ..paths import reports_dir
-from .floor import dense_epoch_flops, dense_step_shapes, floor_seconds, measure_gemm_rate
+from . import harness
+from .harness import write_json
+from .host import cpu_label
 
-SIZES = [784, 100, 10]
-IMPLS = ("numpy", "keras", "sklearn", "floor")
+PRESET = "r12_mnist_mse"
+OVERRIDES = [
+    "model.layers=[{type:dense,units:100,activation:sigmoid},{type:dense,units:10,activation:softmax}]",
+    "model.loss=categorical_crossentropy", "~model.init", "+model.init={name:glorot_uniform}", "~model.bias_init",
+    "+model.bias_init={name:zeros}", "model.dtype=float32", "optimizer.learning_rate=0.01",
+]
+KINDS = ("numpy", "keras", "keras_tuned", "sklearn", "pybrain", "floor")
+REGISTRY = {"numpy": "numpy_mlp", "keras": "keras_mlp", "keras_tuned": "keras_mlp", "sklearn": "sklearn_mlp", "pybrain": "pybrain",
+            "floor": "numpy_mlp"}
+# Rough cost model per kind on 2 cores (seconds per step, GFLOP/s), for the printed estimate only.
+ESTIMATE = {"numpy": (1.5e-4, 40), "keras": (1.6e-3, 25), "keras_tuned": (3e-4, 25), "sklearn": (2e-4, 30),
+            "floor": (0.0, 1e9), "pybrain": (0.0, 1e9)}
+TF_IMPORT_SECONDS = 25.0
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def compose_model(width: int | None = None) -> dict[str, Any]:
+    """The bench's run config (``model``, ``optimizer``, ``seed``) composed from the preset; ``width`` = hidden units."""
+    from ..config.compose import compose_run
+
+    overrides = list(OVERRIDES) + ([f"model.layers.0.units={width}"] if width else [])
+    cfg = compose_run([f"experiment={PRESET}", "model=numpy_mlp", *overrides])
+    return {k: cfg[k] for k in ("model", "optimizer", "seed")}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m scratchbench.bench mlp", description=__doc__.split("\n\n")[0])
     p.add_argument("--samples", type=int, default=60000, help="training images per epoch (default 60000)")
-    p.add_argument("--repeats", type=int, default=3, help="timed epochs per implementation (median reported, >= 3)")
+    p.add_argument("--repeats", type=int, default=10, help="timed epochs per implementation and setting (default 10)")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128])
-    p.add_argument("--threads", type=int, default=None,
-                   help="BLAS / TensorFlow threads for every implementation (default: all cores); the engine uses one BLAS "
-                        "thread for small steps, as numpy_mlp runs do")
-    p.add_argument("--learning-rate", type=float, default=0.01)
-    p.add_argument("--only", default=",".join(IMPLS), help=f"comma list of implementations to run (default all: {','.join(IMPLS)})")
-    p.add_argument("--synthetic", action="store_true", help="random data instead of MNIST (smoke tests)")
-    p.add_argument("--out", type=Path, default=None, help="JSON output (default reports/bench/mlp.json)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, nargs="+", default=None, help="thread counts (default: 1 and all cores)")
+    p.add_argument("--pybrain-images", type=int, default=500, help="images per PyBrain epoch (default 500)")
+    p.add_argument("--only", default=",".join(KINDS), help=f"comma list of implementations (default all: {','.join(KINDS)})")
+    p.add_argument("--synthetic", action="store_true", help="random data instead of MNIST")
+    p.add_argument("--quick", action="store_true", help="tests: synthetic, 512 images, 2 repeats, 1 thread, tiny floor")
+    p.add_argument("--out-dir", type=Path, default=None, help="output folder (default reports/bench)")
     args = p.parse_args(argv)
-    only = [s.strip() for s in args.only.split(",") if s.strip()]
-    bad = [s for s in only if s not in IMPLS]
+    args.only = [s.strip() for s in args.only.split(",") if s.strip()]
+    bad = [s for s in args.only if s not in KINDS]
     if bad:
-        p.error(f"--only: unknown implementation(s) {bad}; valid: {', '.join(IMPLS)}")
-    args.only = only
+        p.error(f"--only: unknown implementation(s) {bad}; valid: {', '.join(KINDS)}")
+    if args.quick:
+        args.synthetic, args.samples, args.repeats, args.pybrain_images = True, 512, 2, 50
+        args.threads = args.threads or [1]
     if args.threads is None:
-        from ..models.numpy_net import cores
-
-        args.threads = cores()
-    for name in ("samples", "repeats", "threads"):
+        args.threads = sorted({1, len(os.sched_getaffinity(0))})
+    for name in ("samples", "repeats", "pybrain_images"):
         if getattr(args, name) < 1:
-            p.error(f"--{name}: must be >= 1")
-    if any(b < 1 for b in args.batch_sizes):
-        p.error("--batch-sizes: must be >= 1")
+            p.error(f"--{name.replace('_', '-')}: must be >= 1")
+    if any(b < 1 for b in args.batch_sizes) or any(t < 1 for t in args.threads):
+        p.error("--batch-sizes / --threads: must be >= 1")
     return args
 
 
-def load_mnist(samples: int, synthetic: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST training images as float32 (N, 784) in [0, 1] and int64 labels."""
-    if synthetic:
-        rng = np.random.default_rng(seed)
-        return rng.random((samples, 784), dtype=np.float32), rng.integers(0, 10, samples)
-    from ..data.features import FeatureError, load_features
-
-    try:
-        fs = load_features("mnist")
-    except FeatureError as exc:
-        hint = "" if "dvc repro featurize@mnist" in str(exc) else "\nRun `dvc repro featurize@mnist` first."
-        raise SystemExit(f"bench mlp: MNIST features are missing: {exc}{hint}") from None
-    x, y = fs.x_train, fs.y_train
-    if samples > len(x):
-        raise SystemExit(f"bench mlp: --samples {samples} exceeds the {len(x)} MNIST training images")
-    x = x[:samples].reshape(samples, -1).astype(np.float32)
-    x /= 255.0
-    return np.ascontiguousarray(x), y[:samples].astype(np.int64)
+def data_setting(args: argparse.Namespace, samples: int | None = None) -> dict[str, Any]:
+    return {"source": "synthetic" if args.synthetic else "mnist", "samples": samples or args.samples, "input": "flat", "seed": 0}
 
 
-Timing = tuple[float, float]  # (epoch seconds, whole fit-call seconds)
+def estimate_seconds(plan: Sequence[tuple[str, int, int, float]], repeats: int, keras_workers: int, extra_epochs: dict[str, int]) -> float:
+    """``plan`` rows (kind, steps per epoch, samples, FLOPs per epoch): (repeats + warm-ups) x a*steps + FLOPs/rate, plus TF imports."""
+    total = keras_workers * TF_IMPORT_SECONDS
+    for kind, steps, _, flops in plan:
+        a, rate = ESTIMATE.get(kind, (0.0, 1e9))
+        per = a * steps + flops / (rate * 1e9) if kind not in ("floor", "pybrain") else (2.0 if kind == "floor" else 1.5)
+        total += per * (repeats + 1 + extra_epochs.get(kind, 0))
+    return total
 
 
-def _timed_call(fn: Callable[[], Any]) -> tuple[Any, float]:
+def ratios(row: dict[str, float]) -> dict[str, float]:
+    r = {}
+    if "numpy" in row and "floor" in row:
+        r["numpy_over_floor"] = row["numpy"] / row["floor"]
+    for other in ("keras", "keras_tuned", "sklearn"):
+        if "numpy" in row and other in row:
+            r[f"{other}_over_numpy"] = row[other] / row["numpy"]
+        if other in row and "floor" in row:
+            r[f"{other}_over_floor"] = row[other] / row["floor"]
+    return r
+
+
+def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], host: dict[str, Any]) -> dict[str, Any]:
+    from ..scratch.architecture import normalize_layers
+    from .floor import epoch_flops
+
+    layers = normalize_layers(cfg["model"], (784,), 10)
+    flops = epoch_flops(layers, args.samples)
+    kinds = [k for k in KINDS if k in args.only]
+    settings: list[harness.Setting] = []
+    for i, b in enumerate(args.batch_sizes):
+        labels = [k for k in kinds if k != "pybrain" or i == 0]  # PyBrain is online (batch 1): once per thread count
+        base = {"cfg": cfg, "batch": b, "data": data_setting(args), "slice": args.pybrain_images}
+        settings.append((f"batch_{b}", base, labels))
+    plan = [(k, -(-args.samples // b), args.samples, flops) for _, base, labels in settings for k in labels for b in [base["batch"]]]
+    est = estimate_seconds(plan, args.repeats, len(settings) * sum(k.startswith("keras") for k in kinds), {"keras_tuned": 4})
+    print(f"bench mlp, {threads} thread(s): {len(settings)} setting(s) x {len(kinds)} implementation(s) x {args.repeats} repeats; "
+          f"estimated {est / 60:.1f} min on 2 quiet cores", flush=True)
     t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0
-
-
-def make_runners(args: argparse.Namespace, x: np.ndarray, y: np.ndarray, batch: int, init_weights: list[np.ndarray],
-                 numpy_blas: int) -> dict[str, Callable[[], Timing]]:
-    """One callable per implementation: runs one timed epoch, returns (epoch s, fit-call s); warm-up done here.
-
-    The engine runs with ``numpy_blas`` BLAS threads (the rule numpy_mlp runs use), the others with ``--threads``.
-    """
-    runners: dict[str, Callable[[], Timing]] = {}
-    warm = min(len(x), 4096)
-    lr = args.learning_rate
-    if "numpy" in args.only:
-        from ..scratch.network import Network
-
-        net = Network.from_config(MODEL_CFG, (784,), 10, args.seed)
-        net.set_weights(init_weights)
-        opt = {"name": "sgd", "learning_rate": lr}
-        net.fit(x[:warm], y[:warm], epochs=1, batch_size=batch, optimizer=opt)
-
-        from threadpoolctl import threadpool_limits
-
-        def numpy_epoch() -> Timing:
-            with threadpool_limits(numpy_blas, user_api="blas"):
-                history, call = _timed_call(lambda: net.fit(x, y, epochs=1, batch_size=batch, optimizer=opt))
-            return history[-1]["epoch_seconds"], call
-
-        runners["numpy"] = numpy_epoch
-    if "keras" in args.only:
-        keras = keras_with_threads(args.threads)
-        model = keras.Sequential([
-            keras.Input((784,)),
-            keras.layers.Dense(100, activation="sigmoid"),
-            keras.layers.Dense(10, activation="softmax"),
-        ])
-        model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss="categorical_crossentropy", metrics=["accuracy"])
-        model.set_weights(init_weights)
-        onehot = np.eye(10, dtype=np.float32)[y]
-        model.fit(x[:warm], onehot[:warm], batch_size=batch, epochs=1, shuffle=True, verbose=0)
-        timer = keras_epoch_timer(keras)
-
-        def keras_epoch() -> Timing:
-            _, call = _timed_call(lambda: model.fit(x, onehot, batch_size=batch, epochs=1, shuffle=True, verbose=0, callbacks=[timer]))
-            return timer.epochs[-1][0], call
-
-        runners["keras"] = keras_epoch
-    if "sklearn" in args.only:
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.neural_network import MLPClassifier
-
-        def sk_fit(n: int) -> None:
-            clf = MLPClassifier(hidden_layer_sizes=(100,), activation="logistic", solver="sgd", batch_size=batch, max_iter=1,
-                                learning_rate_init=lr, momentum=0.0, nesterovs_momentum=False, alpha=0.0, shuffle=True,
-                                random_state=args.seed)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                clf.fit(x[:n], y[:n])
-
-        sk_fit(warm)
-
-        def sklearn_epoch() -> Timing:
-            _, call = _timed_call(lambda: sk_fit(len(x)))
-            return call, call
-
-        runners["sklearn"] = sklearn_epoch
-    if "floor" in args.only:
-        shapes = dense_step_shapes(batch, SIZES)
-        flops = dense_epoch_flops(len(x), SIZES)
-
-        def floor() -> Timing:
-            seconds = floor_seconds(flops, measure_gemm_rate(shapes, np.float32, repeats=1, min_seconds=0.3)["median"])
-            return seconds, seconds
-
-        runners["floor"] = floor
-    return runners
-
-
-MODEL_CFG = {
-    "layers": [{"units": 100, "activation": "sigmoid"}, {"units": 10, "activation": "softmax"}],
-    "loss": "categorical_crossentropy",
-    "init": {"name": "glorot_uniform"},
-    "dtype": "float32",
-}
-
-
-def _versions(only: list[str]) -> dict[str, str]:
-    out = {"python": platform.python_version(), "numpy": np.__version__}
-    if "keras" in only:
-        import keras
-        import tensorflow as tf
-
-        out.update(tensorflow=tf.__version__, keras=keras.__version__)
-    if "sklearn" in only:
-        import sklearn
-
-        out["scikit-learn"] = sklearn.__version__
-    return out
-
-
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    x, y = load_mnist(args.samples, args.synthetic, args.seed)
-    from ..models.arch import macs_per_sample
-    from ..models.numpy_net import dense_blas_threads
-    from ..scratch.network import Network
-
-    ref = Network.from_config(MODEL_CFG, (784,), 10, args.seed)
-    init_weights = ref.get_weights()
-    # the engine's BLAS threads per batch size: numpy_mlp's rule (one thread for small steps), within --threads
-    numpy_blas = {b: dense_blas_threads(macs_per_sample(ref.canonical), b, args.threads) for b in args.batch_sizes}
-    # import every library before limiting threads: threadpoolctl only limits pools already loaded
-    if "keras" in args.only:
-        keras_with_threads(args.threads)
-    if "sklearn" in args.only:
-        import sklearn.neural_network  # noqa: F401
+    measured, hello = harness.measure_in_fresh_workers(settings, threads, args.repeats, harness.make_setting_fn(args.quick, REGISTRY))
+    s = harness.summarise(measured, [k for k, _, _ in settings])
     result: dict[str, Any] = {}
-    samples: dict[str, dict[str, list[float]]] = {}
-    calls: dict[str, dict[str, list[float]]] = {}
-    with threadpool_limits(limits=args.threads):
-        for batch in args.batch_sizes:
-            runners = make_runners(args, x, y, batch, init_weights, numpy_blas[batch])
-            times: dict[str, list[float]] = {k: [] for k in runners}
-            call_times: dict[str, list[float]] = {k: [] for k in runners if k != "floor"}
-            for _ in range(args.repeats):  # interleaved so load spikes hit every implementation
-                for name, fn in runners.items():
-                    epoch_s, call_s = fn()
-                    times[name].append(epoch_s)
-                    if name in call_times:
-                        call_times[name].append(call_s)
-            result[f"batch_{batch}"] = {k: statistics.median(v) for k, v in times.items()}
-            samples[f"batch_{batch}"] = times
-            calls[f"batch_{batch}"] = call_times
-        blas = [{k: i.get(k) for k in ("internal_api", "version", "num_threads")} for i in threadpool_info()]
-    ratios = {}
-    for key, row in result.items():
-        r = {}
-        if "numpy" in row and "floor" in row:
-            r["numpy_over_floor"] = row["numpy"] / row["floor"]
-        for other in ("keras", "sklearn"):
-            if "numpy" in row and other in row:
-                r[f"{other}_over_numpy"] = row[other] / row["numpy"]
-        ratios[key] = r
-    result["ratios"] = ratios
+    for key, row in s["medians"].items():
+        result[key] = {k: v for k, v in row.items() if k != "pybrain"}
+    first = settings[0][0]
+    if "pybrain" in s["stats"].get(first, {}):
+        pb = measured[first]["pybrain"]
+        result["pybrain"] = {"seconds_per_1000_images": s["medians"][first]["pybrain"], "images_per_epoch": args.pybrain_images,
+                             "note": "PyBrain learns one sample at a time (online), whatever the batch size; an epoch of "
+                                     f"{args.pybrain_images} images, reported per 1,000 images", "stats": s["stats"][first]["pybrain"],
+                             "info": pb["info"]}
+        for key in s["stats"]:
+            s["stats"][key].pop("pybrain", None)
+    result["ratios"] = {key: ratios(row) for key, row in result.items() if key.startswith("batch_")}
+    result["stats"] = s["stats"]
+    info = {key: {label: r["info"] for label, r in measured[key].items()} for key, _, _ in settings}
+    floor = {key: {"gflops_median": harness.median_or_none([i["gflops"] for i in measured[key]["floor"]["sample_info"]]),
+                   "best_threads": [i["best_threads"] for i in measured[key]["floor"]["sample_info"]],
+                   "square_gemm": measured[key]["floor"]["info"]["square_gemm"], "step_shapes": measured[key]["floor"]["info"]["step_shapes"]}
+             for key, _, _ in settings if "floor" in measured.get(key, {}) and measured[key]["floor"]["sample_info"]}
+    numpy_blas = {key: measured[key]["numpy"]["sample_info"][0]["threads"].get("blas_fit") for key, _, _ in settings
+                  if measured.get(key, {}).get("numpy", {}).get("sample_info")}
     result["meta"] = {
-        "samples": len(x), "repeats": args.repeats, "threads": args.threads,
-        "numpy_blas_threads": {f"batch_{b}": t for b, t in numpy_blas.items()}, "learning_rate": args.learning_rate,
-        "data": "synthetic" if args.synthetic else "mnist", "architecture": "784-100(sigmoid)-10(softmax), CCE, SGD, float32",
-        "epoch_gflop": dense_epoch_flops(len(x), SIZES) / 1e9,
-        "floor_gflop_per_second": {k: dense_epoch_flops(len(x), SIZES) / 1e9 / v["floor"] for k, v in result.items() if "floor" in v},
-        "cpu_count": os.cpu_count(), "machine": platform.machine(), "cpu": cpu_model(),
-        "load_average": list(os.getloadavg()), "versions": _versions(args.only), "blas": blas,
-        "timestamp_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "all_seconds": samples,
-        "timing": "epoch = inside the training loop (Keras on_epoch_begin..on_epoch_end, engine epoch_seconds); "
-                  "sklearn = whole fit(max_iter=1) call; all_fit_call_seconds = whole fit calls",
-        "all_fit_call_seconds": calls,
+        "samples": args.samples, "repeats": args.repeats, "threads": threads, "batch_sizes": args.batch_sizes,
+        "data": "synthetic" if args.synthetic else "mnist", "quick": args.quick,
+        "architecture": "784-100(sigmoid)-10(softmax), CCE, SGD lr 0.01, float32, x/255",
+        "config": {"preset": PRESET, "overrides": OVERRIDES, "registry": {k: REGISTRY[k] for k in kinds}},
+        "learning_rate": cfg["optimizer"]["learning_rate"], "epoch_gflop": flops / 1e9, "floor": floor, "numpy_blas_threads": numpy_blas,
+        "floor_gflop_per_second": {key: flops / 1e9 / row["floor"] for key, row in result.items() if key.startswith("batch_") and "floor" in row},
+        "implementations": info, "workers": hello, "order": measured["order"], "errors": measured["errors"],
+        "all_seconds": s["all_seconds"], "all_cpu_seconds": s["all_cpu_seconds"],
+        "timing": "each implementation and setting in its own process pinned with taskset to the first `threads` cores; one "
+                  "untimed warm-up epoch; repeats alternated ABBA; wall seconds of the epoch inside the training loop (engine "
+                  "epoch_seconds, Keras on_epoch_begin..on_epoch_end, scikit-learn one partial_fit call, PyBrain its epoch per "
+                  "1,000 images, floor = executed FLOPs / best-thread-count GEMM rate on the step's shapes)",
+        "threading": f"BLAS limited to {threads} thread(s) in every process; engine and scikit-learn: one BLAS thread for steps under "
+                     f"models.numpy_net.SMALL_STEP_MACS, else {threads}; TensorFlow intra- and inter-op threads = {threads}; "
+                     f"floor: best of 1..{threads}",
+        "keras_op_determinism": False, "elapsed_seconds": time.perf_counter() - t0, "estimated_seconds": est,
+        "host": host, "cpu": cpu_label(host), "load_average": host["load_average"], "timestamp_utc": host["date_utc"],
     }
     return result
 
 
 def print_table(result: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"One epoch, MLP 784-100-10, {result['meta']['samples']} samples, {result['meta']['threads']} thread(s) — median seconds")
-    for col in ("batch", *IMPLS, "numpy/floor", "keras/numpy", "sklearn/numpy"):
-        table.add_column(col, justify="right")
-    for key, row in result.items():
-        if not key.startswith("batch_"):
-            continue
-        r = result["ratios"][key]
-        fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
-        table.add_row(key.removeprefix("batch_"), *(fmt(row.get(k)) for k in IMPLS),
-                      *(fmt(r.get(k)) for k in ("numpy_over_floor", "keras_over_numpy", "sklearn_over_numpy")))
-    Console(width=max(shutil.get_terminal_size().columns, 120)).print(table)
+    m = result["meta"]
+    cols = ("numpy", "keras", "keras_tuned", "sklearn", "floor")
+    print(f"One epoch, MLP 784-100-10, {m['samples']} samples, {m['threads']} thread(s): median seconds (IQR)")
+    for key, st in result["stats"].items():
+        cells = [f"{c} {st[c]['median']:.3f} ({st[c]['iqr'][0]:.3f}-{st[c]['iqr'][1]:.3f})" for c in cols if c in st]
+        print(f"  {key}: " + "; ".join(cells))
+        print("    " + ", ".join(f"{k} {v:.2f}x" for k, v in result["ratios"][key].items()))
+    if "pybrain" in result:
+        print(f"  pybrain: {result['pybrain']['seconds_per_1000_images']:.3f} s per 1,000 images")
+    if m["errors"]:
+        print(f"  errors: {m['errors']}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    result = run(args)
-    print_table(result)
-    out = args.out or reports_dir() / "bench" / "mlp.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, out)
-    print(f"wrote {out}")
+    from .host import host_meta
+
+    if not args.synthetic:
+        harness.check_mnist()
+    cfg = compose_model()
+    out_dir = args.out_dir or reports_dir() / "bench"
+    for threads in args.threads:
+        result = run_threads(args, threads, cfg, host_meta())
+        print_table(result)
+        path = harness.out_path(out_dir, "mlp", threads)
+        write_json(path, result)
+        print(f"wrote {path}")
     return 0
 
 

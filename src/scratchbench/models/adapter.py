@@ -1,6 +1,6 @@
 """Feature files -> model inputs: reshape (flat/image), scaling, optional training-sample cap.
 
-One-hot encoding is each implementation's business (``arch.encode_targets``). Scaling
+One-hot encoding is each implementation's business (``scratch.targets.encode_labels``). Scaling
 (``model.input_scaling``):
 
 - ``none``: values as stored (cast to ``model.dtype``);

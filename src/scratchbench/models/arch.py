@@ -98,58 +98,22 @@ def require_activations(impl: str, framework: str, checked: list[str], hidden: l
         raise ValueError(f"{impl}: {framework} takes one activation for all hidden layers, got {hidden}")
 
 
-def encode_targets(y: np.ndarray, n_out: int, model_cfg: Mapping[str, Any], dtype: Any = np.float64) -> np.ndarray:
-    """Integer labels -> target matrix: one-hot for ``n_out > 1``, a 0/1 column for one unit.
-
-    Uses ``model.target_on`` / ``model.target_off`` (R5: 0.99 / 0.01).
-    """
-    on = float(model_cfg.get("target_on", 1.0))
-    off = float(model_cfg.get("target_off", 0.0))
-    y = np.asarray(y).astype(np.int64).ravel()
-    if n_out == 1:
-        if y.size and (y.min() < 0 or y.max() > 1):
-            raise ValueError(f"a single output unit needs labels 0/1, got labels in [{y.min()}, {y.max()}]")
-        return np.where(y[:, None] == 1, on, off).astype(dtype)
-    if y.size and (y.min() < 0 or y.max() >= n_out):
-        raise ValueError(f"labels must be in [0, {n_out}), got [{y.min()}, {y.max()}]")
-    t = np.full((y.size, n_out), off, dtype=dtype)
-    t[np.arange(y.size), y] = on
-    return t
-
-
-def two_columns(p: np.ndarray) -> np.ndarray:
-    """(N, 1) probabilities of class 1 -> (N, 2) ``[1 - p, p]``; other shapes unchanged."""
-    p = np.asarray(p)
-    if p.ndim == 2 and p.shape[1] == 1:
-        return np.concatenate([1.0 - p, p], axis=1)
-    return p
+def target_values(model_cfg: Mapping[str, Any]) -> tuple[float, float]:
+    """``(model.target_on, model.target_off)``, 1/0 when unset (R5: 0.99 / 0.01); see ``scratch.targets.encode_labels``."""
+    on, off = model_cfg.get("target_on"), model_cfg.get("target_off")
+    return (1.0 if on is None else float(on)), (0.0 if off is None else float(off))
 
 
 def resolve_optimizer(opt_cfg: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Optimizer settings with the engine's defaults, validated by the engine (same errors).
+    """The engine's optimizer settings (``scratch.optimizers.optimizer_settings``: same defaults, same errors),
+    refusing the engine-only ``shrink_on_miss``.
 
-    Returns ``{name, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon}``; ``sgd``
-    with a non-zero momentum means momentum SGD, ``momentum`` defaults to 0.9.
+    ``sgd`` with a non-zero momentum means momentum SGD.
     """
-    from scratchbench.scratch.optimizers import make_optimizer
+    from scratchbench.scratch.optimizers import optimizer_settings
 
-    cfg = {k: v for k, v in dict(opt_cfg or {"name": "sgd"}).items()}
-    if not make_optimizer(cfg).uses_gradients:  # raises on unknown names/options
-        raise ValueError(f"optimizer.name: {cfg.get('name')!r} (R6's update rule as written) exists in the NumPy "
+    settings = optimizer_settings(opt_cfg)
+    if settings["name"] == "shrink_on_miss":
+        raise ValueError("optimizer.name: 'shrink_on_miss' (R6's update rule as written) exists in the NumPy "
                          "engine only; use model=numpy_mlp")
-    name = cfg.get("name", "sgd")
-
-    def get(key: str, default: float) -> float:
-        return default if cfg.get(key) is None else float(cfg[key])
-
-    lr = get("learning_rate", 0.001 if name == "adam" else 0.01)
-    momentum = get("momentum", 0.9 if name == "momentum" else 0.0) if name != "adam" else 0.0
-    return {
-        "name": name,
-        "learning_rate": lr,
-        "momentum": momentum,
-        "nesterov": bool(cfg.get("nesterov", False)),
-        "beta_1": get("beta_1", 0.9),
-        "beta_2": get("beta_2", 0.999),
-        "epsilon": get("epsilon", 1e-7),
-    }
+    return settings

@@ -34,14 +34,14 @@ from scratchbench.models.adapter import model_input_shape  # noqa: E402
 from scratchbench.models.arch import (  # noqa: E402
     SPATIAL,
     canonical_layers,
-    encode_targets,
     layer_bias,
     reject_layers,
     resolve_optimizer,
-    two_columns,
+    target_values,
 )
-from scratchbench.models.early_stop import EarlyStopping, record_epoch  # noqa: E402
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split  # noqa: E402
+from scratchbench.models.early_stop import EarlyStopping, record_epoch  # noqa: E402
+from scratchbench.scratch.targets import encode_labels, two_class_proba  # noqa: E402
 
 KERAS_ACTIVATIONS = {"sigmoid", "tanh", "relu", "softmax", "linear"}
 
@@ -152,7 +152,7 @@ class _KerasBase(Implementation):
         self._shuffle_rng = np.random.default_rng([self.seed, 1])  # the engine's batch-order contract
         self.n_out = int(self.model.output_shape[-1])
         if self.n_out == 1:
-            on, off = float(model.get("target_on", 1.0)), float(model.get("target_off", 0.0))
+            on, off = target_values(model)
             acc = keras.metrics.BinaryAccuracy(name="acc", threshold=0.5 * (on + off))
         else:
             acc = keras.metrics.CategoricalAccuracy(name="acc")
@@ -189,7 +189,7 @@ class _KerasBase(Implementation):
         n_batches = -(-n // bs)
         full_batch = bs >= n
         x = np.ascontiguousarray(train.x, dtype=self.dtype)
-        t = encode_targets(train.y, self.n_out, self.model_cfg, dtype=self.dtype)
+        t = encode_labels(train.y, self.n_out, *target_values(self.model_cfg), dtype=self.dtype)
         rng = self._shuffle_rng
 
         def batches():
@@ -216,7 +216,7 @@ class _KerasBase(Implementation):
 
         def val_accuracy() -> float:
             out = np.concatenate([np.asarray(forward(xv[i : i + 1024])) for i in range(0, len(xv), 1024)])
-            return float(np.mean(two_columns(out.astype(np.float64)).argmax(axis=1) == val.y))
+            return float(np.mean(two_class_proba(out.astype(np.float64)).argmax(axis=1) == val.y))
 
         class Recorder(keras.callbacks.Callback):
             t0 = 0.0
@@ -242,7 +242,7 @@ class _KerasBase(Implementation):
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=self.dtype)
         p = np.asarray(self.model.predict(x, batch_size=1024, verbose=0), dtype=np.float64)
-        return two_columns(p)
+        return two_class_proba(p)
 
     def save(self, path: Path) -> Path:
         path = Path(path).with_suffix(".keras")

@@ -21,10 +21,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from scratchbench.models.arch import dense_stack, encode_targets, require_activations, resolve_optimizer
+from scratchbench.models.arch import dense_stack, require_activations, resolve_optimizer, target_values
 from scratchbench.models.early_stop import EarlyStopping, record_epoch
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split
 from scratchbench.models.pybrain_compat import pybrain3  # noqa: F401  (installs the compat layer)
+from scratchbench.scratch.targets import encode_labels, two_class_proba
 
 from pybrain3.datasets import SupervisedDataSet  # noqa: E402
 from pybrain3.structure import LinearLayer, SigmoidLayer, SoftmaxLayer, TanhLayer  # noqa: E402
@@ -112,7 +113,8 @@ class PyBrainNet(Implementation):
         require_activations(self.name, "PyBrain's buildNetwork", activations, activations[:-1], LAYER_CLASSES)
         opt = resolve_optimizer(cfg.get("optimizer"))
         if opt["name"] not in ("sgd", "momentum") or opt["nesterov"]:
-            raise ValueError(f"pybrain: optimizer.name={opt['name']!r} (nesterov={opt['nesterov']}) unsupported; valid: ['momentum', 'sgd']")
+            raise ValueError(f"pybrain: optimizer.name={opt['name']!r} (nesterov={opt.get('nesterov', False)}) unsupported; "
+                             "valid: ['momentum', 'sgd']")
         self.cfg, self.spec, self.model_cfg = cfg, spec, model
         self.seed = int(cfg.get("seed", 0))
         self.sizes, self.activations, self.use_bias = sizes, activations, use_bias
@@ -134,7 +136,8 @@ class PyBrainNet(Implementation):
         stopper = EarlyStopping(
             tcfg.get("early_stopping_patience"), lambda: self.net.params.copy(), lambda w: self.net.params.__setitem__(slice(None), w)
         )
-        t = encode_targets(train.y, self.sizes[-1], self.model_cfg)
+        on, off = target_values(self.model_cfg)
+        t = encode_labels(train.y, self.sizes[-1], on, off)
         trainer = RecordingTrainer(
             self.net,
             _dataset(train.x, t),
@@ -142,7 +145,7 @@ class PyBrainNet(Implementation):
             momentum=self.momentum,
             batchlearning=tcfg.get("batch_size") is None,
         )
-        trainer.threshold = 0.5 * (float(self.model_cfg.get("target_on", 1.0)) + float(self.model_cfg.get("target_off", 0.0)))
+        trainer.threshold = 0.5 * (on + off)
         _seed(self.seed + 1)
         history: list[EpochRecord] = []
         for epoch in range(1, epochs + 1):
@@ -169,8 +172,7 @@ class PyBrainNet(Implementation):
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         out = self._outputs(x)
         if out.shape[1] == 1:
-            p = np.clip(out[:, 0], 0.0, 1.0)
-            return np.column_stack([1.0 - p, p])
+            return two_class_proba(out)
         if self.activations[-1] != "softmax":
             out = np.clip(out, 1e-12, None)
             out = out / out.sum(axis=1, keepdims=True)

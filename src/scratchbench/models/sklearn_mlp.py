@@ -41,7 +41,7 @@ class SklearnMLP(Implementation):
         if not use_bias:
             raise ValueError("sklearn_mlp: MLPClassifier always has biases; model.bias=false is not supported")
         opt = resolve_optimizer(cfg.get("optimizer"))
-        if opt["nesterov"]:
+        if opt.get("nesterov"):
             raise ValueError("sklearn_mlp: optimizer.nesterov=true is not supported here (keep it false)")
         train = dict(cfg.get("train") or {})
         self.cfg, self.spec, self.out_activation = cfg, spec, acts[-1]
@@ -54,11 +54,8 @@ class SklearnMLP(Implementation):
             batch_size=self.batch_size if self.batch_size is not None else 1,  # replaced in fit
             learning_rate="constant",
             learning_rate_init=opt["learning_rate"],
-            momentum=opt["momentum"],
             nesterovs_momentum=False,
-            beta_1=opt["beta_1"],
-            beta_2=opt["beta_2"],
-            epsilon=opt["epsilon"],
+            **{k: opt[k] for k in ("momentum", "beta_1", "beta_2", "epsilon") if k in opt},  # the solver's own options
             shuffle=bool(train.get("shuffle", True)),
             random_state=int(cfg.get("seed", 0)),
             max_iter=1,

@@ -48,6 +48,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from scratchbench.scratch.conv_reference import PADDINGS, conv_geometry, conv_output_size, same_padding
+from scratchbench.scratch.initializers import check_spec, initialize
 from scratchbench.scratch.layer import Buffers, Layer
 
 __all__ = ["Conv2D", "MaxPool2D", "Flatten", "Dropout", "conv_output_size", "profiled", "same_padding", "set_workers"]
@@ -222,30 +223,6 @@ def _pair(v: int | tuple[int, int] | list[int], name: str) -> tuple[int, int]:
     return v  # type: ignore[return-value]
 
 
-def _initialize(spec: Mapping[str, Any] | str | None, default: str, shape: tuple[int, ...], fan_in: int,
-                fan_out: int, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
-    """Use the engine's initializer table; a spec of None means ``default``."""
-    try:
-        from scratchbench.scratch.initializers import initialize
-    except ImportError:  # engine not there yet: the two defaults only
-        initialize = _fallback_initialize
-    if spec is None:
-        spec = {"name": default}
-    elif isinstance(spec, str):
-        spec = {"name": spec}
-    return np.asarray(initialize(dict(spec), shape, fan_in, fan_out, rng, dtype), dtype=dtype)
-
-
-def _fallback_initialize(spec, shape, fan_in, fan_out, rng, dtype):
-    name = spec.get("name")
-    if name == "zeros":
-        return np.zeros(shape, dtype=dtype)
-    if name == "glorot_uniform":
-        lim = np.sqrt(6.0 / (fan_in + fan_out))
-        return rng.uniform(-lim, lim, size=shape).astype(dtype)
-    raise ValueError(f"unknown init {name!r}")
-
-
 def _line_groups(lines: int, ho: int, kh: int, keep: range) -> list[tuple[int, int, int, int]]:
     """Runs ``(l0, l1, lo, hi)`` of the padded input lines in ``keep`` that feed output rows
     through the same kernel rows ``lo..hi`` (line l reaches row ``l - i`` for ``0 <= l - i < ho``)."""
@@ -286,7 +263,8 @@ class Conv2D(Layer):
         if self.padding not in PADDINGS:
             raise ValueError(f"conv2d padding must be one of {', '.join(PADDINGS)}, got {padding!r}")
         self.use_bias = bool(use_bias)
-        self.init, self.bias_init = init, bias_init
+        self.init = check_spec(init or {"name": "glorot_uniform"}, "Conv2D.init")  # Keras' defaults, as Dense
+        self.bias_init = check_spec(bias_init or {"name": "zeros"}, "Conv2D.bias_init")
         self.needs_input_grad = True  # the network sets False on its first layer: skip dL/dInput
         self.shift_min_channels = 8  # below this the shift GEMM is too thin: use im2col
         self.chunk_rows = 1024  # GEMM rows per chunk (whole images in the shift path): stays in L2
@@ -303,11 +281,10 @@ class Conv2D(Layer):
             raise ValueError(f"conv2d {exc}") from None
         self.in_shape, self.out_shape = (h, w, c), (ho, wo, self.filters)
         self.dtype = np.dtype(dtype)
-        self.params = {"W": _initialize(self.init, "glorot_uniform", (kh, kw, c, self.filters),
-                                        kh * kw * c, kh * kw * self.filters, rng, self.dtype)}
+        fan_in, fan_out = kh * kw * c, kh * kw * self.filters
+        self.params = {"W": initialize(self.init, (kh, kw, c, self.filters), fan_in, fan_out, rng, self.dtype)}
         if self.use_bias:
-            self.params["b"] = _initialize(self.bias_init, "zeros", (self.filters,), kh * kw * c,
-                                           kh * kw * self.filters, rng, self.dtype)
+            self.params["b"] = initialize(self.bias_init, (self.filters,), fan_in, fan_out, rng, self.dtype)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         shift = self.strides == (1, 1) and c >= self.shift_min_channels
         self.algorithm = "shift" if shift else "im2col"

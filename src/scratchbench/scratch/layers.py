@@ -13,8 +13,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS, check_activation
 from .initializers import check_spec, initialize
-from .layer import Buffers as _Buffers  # network.py imports it from here
-from .layer import Layer
+from .layer import Buffers, Layer
 
 
 class Dense(Layer):
@@ -36,7 +35,7 @@ class Dense(Layer):
         self.init = check_spec(init or {"name": "glorot_uniform"}, "Dense.init")
         self.bias_init = check_spec(bias_init or {"name": "zeros"}, "Dense.bias_init")
         self.needs_input_grad = True
-        self._buf = _Buffers()
+        self._buf = Buffers()
         self._x: np.ndarray | None = None
 
     def build(self, input_shape, rng, dtype):
@@ -76,7 +75,7 @@ class Activation(Layer):
         self.name = check_activation(name, params)
         self.act_params = params
         self.fn = ACTIVATIONS[self.name]
-        self._buf = _Buffers()
+        self._buf = Buffers()
         self._z: np.ndarray | None = None
         self._a: np.ndarray | None = None
 

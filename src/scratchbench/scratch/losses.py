@@ -114,19 +114,18 @@ def check_loss(name: object, where: str = "loss") -> str:
     return str(name)
 
 
-# Fused heads: (z, y, a_out, g_out, scale) -> loss value; fill a_out = act(z), g_out = scale * dL/dz.
-# (``scale`` lets plain SGD fold its learning rate into the output gradient for free.) ---------
-def sigmoid_bce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray, scale: float = 1.0) -> float:
+# Fused heads: (z, y, a_out, g_out) -> loss value; fill a_out = act(z), g_out = dL/dz. ------------
+def sigmoid_bce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray) -> float:
     """Sigmoid + binary cross-entropy from the logits: dL/dz = (a - y) / (N K)."""
     sigmoid(z, out=a)
     # ln(1 + e^-|z|) + max(z, 0) - z y  ==  -[y ln a + (1-y) ln(1-a)], never log(0)
     loss = np.log1p(np.exp(-np.abs(z))) + np.maximum(z, 0) - z * y
     np.subtract(a, y, out=g)
-    g *= scale / a.size
+    g /= a.size
     return float(loss.sum() / a.size)
 
 
-def softmax_cce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray, scale: float = 1.0) -> float:
+def softmax_cce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray) -> float:
     """Softmax + categorical cross-entropy from the logits: dL/dz = (a * sum_k y - y) / N."""
     n = z.shape[0]
     m = np.maximum.reduce(z, axis=1, keepdims=True)
@@ -140,7 +139,7 @@ def softmax_cce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray,
     loss = float(np.vdot(ysum, s) - np.vdot(y, z))  # sum_n ysum_n lse_n - sum y z
     np.multiply(a, ysum, out=g)
     g -= y
-    g *= scale / n
+    g /= n
     return loss / n
 
 

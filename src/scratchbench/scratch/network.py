@@ -27,9 +27,12 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .architecture import ArchitectureError, build_layers, normalize_layers
-from .layers import Activation, _Buffers
+from .early_stopping import EarlyStopping
+from .layer import Buffers
+from .layers import Activation
 from .losses import FUSED_HEADS, LOSSES, check_loss
-from .optimizers import SGD, Optimizer, make_optimizer
+from .optimizers import Optimizer, make_optimizer
+from .targets import encode_labels, two_class_proba
 
 INPUT_SCALINGS = ("none", "unit", "r5")
 DTYPES = ("float32", "float64")
@@ -110,7 +113,7 @@ class Network:
         self._body = self.layers[:-1] if self._head else self.layers
         if self._body and hasattr(self._body[0], "params") and self._body[0].params:
             self._body[0].needs_input_grad = False
-        self._buf = _Buffers()
+        self._buf = Buffers()
 
     # construction --------------------------------------------------------------------------
     @classmethod
@@ -204,16 +207,7 @@ class Network:
         y = np.asarray(y)
         k = self.output_units
         if y.dtype.kind in "iub" and y.ndim == 1:
-            labels = y.astype(np.int64)
-            n_classes = max(k, 2)
-            if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-                raise ValueError(f"y: labels must lie in [0, {n_classes - 1}] for {k} output unit(s), got range [{labels.min()}, {labels.max()}]")
-            targets = np.full((y.shape[0], k), self.target_off, dtype=self.dtype)
-            if k == 1:
-                targets[labels == 1, 0] = self.target_on
-            else:
-                targets[np.arange(y.shape[0]), labels] = self.target_on
-            return targets, labels
+            return encode_labels(y, k, self.target_on, self.target_off, self.dtype), y.astype(np.int64)
         if y.dtype.kind not in "fiub":
             raise ValueError(f"y: expected integer labels (N,) or float targets (N, {k}), got dtype {y.dtype}")
         if y.ndim == 1 and k == 1:
@@ -241,11 +235,7 @@ class Network:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Output activations; a single output unit becomes two columns ``[1 - p, p]``."""
-        a = self.forward(x)
-        if self.output_units == 1:
-            p = np.clip(a[:, 0], 0.0, 1.0)
-            return np.stack([1.0 - p, p], axis=1)
-        return a
+        return two_class_proba(self.forward(x))
 
     def _labels_from_output(self, a: np.ndarray) -> np.ndarray:
         if self.output_units == 1:
@@ -257,22 +247,20 @@ class Network:
         return self._labels_from_output(self.forward(x))
 
     # training ------------------------------------------------------------------------------
-    def _step(self, xb: np.ndarray, yb: np.ndarray, scale: float = 1.0) -> tuple[float, np.ndarray]:
-        """Forward, loss, backward (fills every layer's ``grads`` with ``scale * dL/dparam``); returns (loss, output)."""
+    def _step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
+        """Forward, loss, backward (fills every layer's ``grads`` with dL/dparam); returns (loss, output)."""
         h = xb
         for layer in self._body:
             h = layer.forward(h, training=True)
         g = self._buf.get("g", h.shape, h.dtype)
         if self._head is not None:
             a = self._buf.get("a", h.shape, h.dtype)
-            loss = self._head(h, yb, a, g, scale)
+            loss = self._head(h, yb, a, g)
         else:
             a = h
             fn = LOSSES[self.loss_name]
             loss = fn.value(a, yb)
             fn.grad(a, yb, g)
-            if scale != 1.0:
-                g *= scale
         for layer in reversed(self._body):
             g = layer.backward(g)
         return loss, a
@@ -321,8 +309,7 @@ class Network:
         """
         epochs = _as_int(epochs, "train.epochs", minimum=0)
         batch_size = None if batch_size is None else _as_int(batch_size, "train.batch_size", minimum=1, extra=" or null (full batch)")
-        if early_stopping_patience is not None:
-            early_stopping_patience = _as_int(early_stopping_patience, "train.early_stopping_patience", minimum=1, extra=" or null")
+        stopper = EarlyStopping(early_stopping_patience, self.get_weights, self.set_weights)
         if (x_val is None) != (y_val is None):
             raise ValueError("fit: give both x_val and y_val, or neither")
         xs = self.prepare_x(x)
@@ -337,9 +324,6 @@ class Network:
             val = (self.prepare_x(x_val), self.encode_targets(y_val)[1])
         opt = make_optimizer(optimizer)
         gradient_free = not opt.uses_gradients  # R6's shrink-on-miss rule: forward pass only
-        prescaled = isinstance(opt, SGD)  # fold the learning rate into the output gradient
-        scale = opt.learning_rate if prescaled else 1.0
-        update = opt.step_prescaled if prescaled else opt.step
         params, grads = [self._flat_params], [self._flat_grads]  # every parameter, one update
         sum_loss = self.loss_name in ("sse", "sse_plain")
         multi = self.output_units > 1
@@ -351,7 +335,6 @@ class Network:
         targets_true = labels if multi else labels == 1  # what preds are compared with
 
         history: list[dict[str, Any]] = []
-        best, best_weights, waited = None, None, 0
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             for epoch in range(1, epochs + 1):
                 t0 = time.perf_counter()
@@ -366,7 +349,7 @@ class Network:
                         idx, m = perm[start:stop], stop - start
                         xb = xs.take(idx, axis=0, out=xbuf[:m], mode="clip")
                         yb = ys.take(idx, axis=0, out=ybuf[:m], mode="clip")
-                    loss, a = self._forward_loss(xb, yb) if gradient_free else self._step(xb, yb, scale)
+                    loss, a = self._forward_loss(xb, yb) if gradient_free else self._step(xb, yb)
                     if not math.isfinite(loss):
                         raise TrainingDivergedError(f"training diverged: loss is {loss} at epoch {epoch}, batch {batch} (try a smaller learning rate)")
                     total += loss if sum_loss else loss * (stop - start)
@@ -378,7 +361,7 @@ class Network:
                     if gradient_free:
                         opt.shrink(params, int(np.count_nonzero(preds[start:stop] != truth[start:stop])))
                     else:
-                        update(params, grads)
+                        opt.step(params, grads)
                 correct = np.count_nonzero(preds == truth)
                 record = {
                     "epoch": epoch,
@@ -393,15 +376,8 @@ class Network:
                 history.append(record)
                 if callback is not None:
                     callback(dict(record))
-                if early_stopping_patience:
-                    score = record["val_accuracy"] if val is not None else -record["loss"]
-                    if best is None or score > best:
-                        best, best_weights, waited = score, self.get_weights(), 0
-                    else:
-                        waited += 1
-                        if waited >= early_stopping_patience:
-                            self.set_weights(best_weights)
-                            break
+                if stopper.update(record["loss"], record["val_accuracy"]):
+                    break
         return history
 
     # persistence ---------------------------------------------------------------------------

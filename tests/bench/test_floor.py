@@ -1,0 +1,56 @@
+"""The floor's FLOP count, recomputed from the architecture the benchmarks compose, against a hand count."""
+
+from __future__ import annotations
+
+import pytest
+
+from scratchbench.bench import cnn, mlp
+from scratchbench.bench.floor import forward_macs_per_sample, gemm_flops, measure_gemm_rate, step_shapes, theoretical_peak, training_flops_per_sample
+from scratchbench.scratch.architecture import normalize_layers
+
+
+def test_mlp_floor_flops_match_a_hand_count():
+    layers = normalize_layers(mlp.compose_model()["model"], (784,), 10)
+    # per image: layer 1 (784 -> 100) forward 2*784*100 and dW 2*784*100, no input gradient (the data needs none);
+    # layer 2 (100 -> 10) forward, dW and dX, 2*100*10 each
+    hand = 2 * 784 * 100 + 2 * 784 * 100 + 3 * (2 * 100 * 10)
+    assert hand == 319_600
+    assert training_flops_per_sample(layers) == hand
+    assert forward_macs_per_sample(layers) == 784 * 100 + 100 * 10
+    assert step_shapes(layers, 128) == [(128, 784, 100), (784, 128, 100), (128, 100, 10), (100, 128, 10), (128, 10, 100)]
+
+
+def test_r7_cnn_floor_flops_match_a_hand_count():
+    layers = normalize_layers(cnn.compose_model(cnn.PRESET)["model"], (28, 28, 1), 10)
+    conv1 = 26 * 26 * (3 * 3 * 1) * 64  # valid positions x kernel inputs x filters = 389,376 MACs
+    conv2 = 24 * 24 * (3 * 3 * 64) * 32  # only the 24x24 valid rows: 10,616,832 MACs
+    dense = 24 * 24 * 32 * 10  # 184,320 MACs
+    hand = 2 * (2 * conv1 + 3 * conv2 + 3 * dense)  # conv1 is first: forward and dW only
+    assert (conv1, conv2, dense, hand) == (389_376, 10_616_832, 184_320, 66_364_416)
+    assert training_flops_per_sample(layers) == hand
+    b = 128
+    assert step_shapes(layers, b) == [(b * 676, 9, 64), (9, b * 676, 64),
+                                      (b * 576, 576, 32), (576, b * 576, 32), (b * 576, 32, 576),
+                                      (b, 18432, 10), (18432, b, 10), (b, 10, 18432)]
+    assert gemm_flops(step_shapes(layers, b)) == b * hand
+
+
+def test_theoretical_peak_arithmetic():
+    avx2 = theoretical_peak(["avx2", "fma"], 2500.0, 2)
+    assert avx2["gflops"] == 2 * 2.5 * 2 * 8 * 2 == 160.0 and avx2["fp32_lanes"] == 8
+    assert theoretical_peak(["avx2", "fma", "avx512f"], 2500.0, 2)["gflops"] == 320.0
+    assert "2 FMA units (assumed)" in avx2["assumption"]
+
+
+def test_gemm_rate_is_measured():
+    rate = measure_gemm_rate([(64, 64, 64)], repeats=2, min_seconds=0.02)
+    assert 1e6 < rate["median"] <= rate["best"]
+
+
+def test_scaling_fit_recovers_overhead_and_rate():
+    from scratchbench.bench.scaling import fit_cost
+
+    steps, gflop = [10, 20, 40, 80], [1.0, 1.0, 4.0, 2.0]
+    secs = [2e-3 * s + g / 50.0 for s, g in zip(steps, gflop)]
+    fit = fit_cost(steps, gflop, secs)
+    assert fit["seconds_per_step"] == pytest.approx(2e-3) and fit["gflops"] == pytest.approx(50.0) and fit["r2"] == pytest.approx(1.0)

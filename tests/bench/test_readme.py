@@ -1,0 +1,46 @@
+"""The README's benchmark tables are what ``bench readme`` generates from the JSON files."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from scratchbench.bench import readme
+from scratchbench.bench.host import cpu_label
+from scratchbench.paths import project_root, reports_dir
+
+
+def test_committed_readme_tables_equal_the_generated_ones():
+    assert readme.main(["--check"]) == 0, "run `python -m scratchbench.bench readme`"
+    text = (project_root() / "README.md").read_text()
+    for name in readme.BLOCKS:
+        assert f"<!-- bench-{name}:start -->" in text and f"<!-- bench-{name}:end -->" in text
+    if not list((reports_dir() / "bench").glob("mlp*.json")):
+        assert readme.PENDING.format(name="mlp") in text
+
+
+def test_generator_on_a_quick_json(quick_mlp, tmp_path):
+    out, data = quick_mlp
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    shutil.copy(out / "mlp_threads1.json", bench)
+    md = tmp_path / "README.md"
+    md.write_text("intro\n<!-- bench-mlp:start -->\nold 9.999\n<!-- bench-mlp:end -->\n<!-- bench-cnn:start -->\n<!-- bench-cnn:end -->\n"
+                  "<!-- bench-scaling:start -->\n<!-- bench-scaling:end -->\noutro\n")
+    assert readme.main(["--bench-dir", str(bench), "--readme", str(md)]) == 0
+    text = md.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n") and "old 9.999" not in text
+    assert cpu_label(data["meta"]["host"]) in text  # the CPU is named from meta.host
+    st = data["stats"]["batch_32"]["numpy"]
+    assert f"| 1, 32 | {st['median']:.3f} ({st['iqr'][0]:.3f}–{st['iqr'][1]:.3f})" in text
+    assert f"{data['ratios']['batch_128']['numpy_over_floor']:.2f}×" in text
+    assert readme.PENDING.format(name="cnn") in text and readme.PENDING.format(name="scaling") in text
+    assert readme.main(["--bench-dir", str(bench), "--readme", str(md), "--check"]) == 0  # idempotent
+
+
+def test_missing_markers_are_an_error(tmp_path):
+    md = tmp_path / "README.md"
+    md.write_text("no markers\n")
+    with pytest.raises(SystemExit, match="bench-mlp:start"):
+        readme.main(["--bench-dir", str(tmp_path), "--readme", str(md)])
