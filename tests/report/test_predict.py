@@ -139,7 +139,6 @@ def real_store(tmp_path_factory):
 
 def own_proba(run_id: str, uri: str, x_stored: np.ndarray) -> np.ndarray:
     """The model's own predict_proba (``Implementation.load`` on the run's artifact) on feature rows."""
-
     import yaml
     from mlflow.tracking import MlflowClient
 
