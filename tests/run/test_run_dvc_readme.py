@@ -62,7 +62,7 @@ def test_readme_dvc_exp_run_commands(tmp_path: Path, template_store: Path) -> No
     sh(["git", "commit", "-qm", "small matrix"], repo, env)
     shutil.copyfile(template_store, repo / "mlflow.db")
 
-    # README: `dvc exp run experiment -S experiment=r11_cat_tanh -S model=keras_mlp`
+    # README: `dvc exp run experiment -S experiment=r11_cat_tanh_intended -S model=keras_mlp`
     first = sh(one_run, repo, env)
     assert "experiment" in dvc_ran(first) and "featurize@catvnoncat" in dvc_ran(first), first
     experiment, model = (a.split("=")[1] for a in one_run if a.startswith(("experiment=", "model=")))
