@@ -24,6 +24,17 @@ def test_build_names_no_preset():
     assert named == [], f"report/build.py special-cases presets {named}: declare their figures in the preset"
 
 
+def test_declared_figures_take_their_reference_from_the_preset():
+    """figures.py draws what a preset declares under the preset's reference: no R7/R10/R11 written in it,
+    and the templates list the reference sections the figures have, not a fixed set."""
+    import re
+
+    figures = (REPO / "src" / "scratchbench" / "report" / "figures.py").read_text()
+    assert re.findall(r"\b[Rr](?:7|10|11)\b", figures) == []
+    for template in (REPO / "src" / "scratchbench" / "report" / "templates").glob("*.j2"):
+        assert '"r7"' not in template.read_text() and "reference_sections" in template.read_text()
+
+
 def test_the_presets_declare_the_report_figures():
     decls = {d["file"]: d for d in build.figure_declarations(REPO / "conf" / "experiment")}
     assert decls["r11_cost_curve.png"]["kind"] == "cost_curve"
@@ -31,7 +42,8 @@ def test_the_presets_declare_the_report_figures():
     assert (decls["r7_pool_val_accuracy.png"]["preset"], decls["r7_pool_val_accuracy.png"]["metric"]) == \
         ("r7_mnist_cnn_pool", "val_accuracy")
     assert decls["r10_decision_boundaries.png"] == {"kind": "decision_boundary", "file": "r10_decision_boundaries.png",
-                                                    "preset": "r10_moons"}
+                                                    "preset": "r10_moons", "reference": "R10"}
+    assert decls["r11_cost_curve.png"]["reference"] == "R11"  # the figure's title and report section
     assert len(decls) == 3
 
 
