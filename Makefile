@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv \
 	  || python3 -m pip install --quiet --user --break-system-packages uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode  # .pyc once at install: PYTHONDONTWRITEBYTECODE=1 would otherwise recompile TF (20 s -> 6 s), MLflow (7.6 s -> 2 s) in every run
 
 pipeline: setup
 	$(UV) run dvc repro

@@ -7,6 +7,7 @@ model's input (unless ``--no-resize``) and the class and its probability are pri
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import tempfile
@@ -87,12 +88,29 @@ def _load_model(impl: str, files: list[Path]) -> Callable[[np.ndarray], np.ndarr
     return implementation_class(impl).load(files[0]).predict_proba
 
 
+def _data_spec(dataset: str) -> Any:
+    """The dataset's shapes and class names, read once per feature file and version (the report loads many runs)."""
+    from scratchbench.data.features import FeatureError, features_path
+
+    path = features_path(dataset)
+    try:
+        version = path.stat().st_mtime_ns
+    except OSError:
+        raise FeatureError(f"no feature file {path}; run `dvc repro featurize@{dataset}` first") from None
+    return _data_spec_of(dataset, str(path), version)
+
+
+@functools.lru_cache(maxsize=8)
+def _data_spec_of(dataset: str, path: str, version: int) -> Any:
+    from scratchbench.data.features import load_features
+    from scratchbench.models.adapter import data_spec
+
+    return data_spec(load_features(dataset))
+
+
 def load_run_model(run_id: str, tracking_uri: str | None = None) -> RunModel:
     """Restore the model a run saved (``model/`` artifact) with the config it was trained with."""
     import yaml
-
-    from scratchbench.data.features import load_features
-    from scratchbench.models.adapter import data_spec
 
     client = _client(tracking_uri)
     try:
@@ -103,19 +121,19 @@ def load_run_model(run_id: str, tracking_uri: str | None = None) -> RunModel:
     impl, dataset = tags.get("implementation"), tags.get("dataset")
     if not impl or not dataset:
         raise PredictError(f"run {run_id} lacks the 'implementation'/'dataset' tags; not a scratchbench training run")
-    tmp = Path(tempfile.mkdtemp(prefix="scratchbench-predict-"))
-    try:
-        cfg_path = Path(client.download_artifacts(run_id, "config.yaml", str(tmp)))
-        cfg = yaml.safe_load(cfg_path.read_text()) or {}
-    except Exception:
-        cfg = {"model": {k.split(".", 1)[1]: v for k, v in run.data.params.items() if k.startswith("model.")}}
-    try:
-        model_dir = Path(client.download_artifacts(run_id, "model", str(tmp)))
-    except Exception as exc:
-        raise PredictError(f"run {run_id} has no 'model' artifact (was it trained with model saving on?)") from exc
-    files = sorted(p for p in model_dir.rglob("*") if p.is_file()) if model_dir.is_dir() else [model_dir]
-    spec = data_spec(load_features(dataset))
-    proba = _load_model(impl, files)
+    with tempfile.TemporaryDirectory(prefix="scratchbench-predict-") as tmp:  # the model is in memory once loaded
+        try:
+            cfg_path = Path(client.download_artifacts(run_id, "config.yaml", tmp))
+            cfg = yaml.safe_load(cfg_path.read_text()) or {}
+        except Exception:
+            cfg = {"model": {k.split(".", 1)[1]: v for k, v in run.data.params.items() if k.startswith("model.")}}
+        try:
+            model_dir = Path(client.download_artifacts(run_id, "model", tmp))
+        except Exception as exc:
+            raise PredictError(f"run {run_id} has no 'model' artifact (was it trained with model saving on?)") from exc
+        files = sorted(p for p in model_dir.rglob("*") if p.is_file()) if model_dir.is_dir() else [model_dir]
+        proba = _load_model(impl, files)
+    spec = _data_spec(dataset)
     return RunModel(run_id, impl, dataset, cfg, spec, proba)
 
 
@@ -167,13 +185,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-resize", action="store_true", help="error out instead of resizing a wrong-size image")
     ap.add_argument("--json", action="store_true", help="print a JSON object instead of a sentence")
     args = ap.parse_args(argv)
+    from scratchbench.data.features import FeatureError
+
     try:
         if args.experiment:
             check_choices("--experiment", [args.experiment], "experiment")
         run_id = args.run_id or latest_run_id(args.experiment, args.tracking_uri)
         model = load_run_model(run_id, args.tracking_uri)
         label, prob, probs = predict_image(model, args.image, resize=not args.no_resize)
-    except (PredictError, ValueError, FileNotFoundError, TrackingError) as exc:
+    except (PredictError, FeatureError, ValueError, FileNotFoundError, TrackingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:

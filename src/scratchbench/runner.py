@@ -15,6 +15,7 @@ import os
 import random
 import signal
 import tempfile
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +31,14 @@ from scratchbench.models.arch import macs_per_sample
 from scratchbench.experiment.curves import plot_curve, write_curve_csv, write_metrics_json
 from scratchbench.experiment.probes import run_probes
 from scratchbench.tracking import names
-from scratchbench.tracking.provenance import cpu_description, git_commit, lockfile_sha256
-from scratchbench.tracking.run import TrackedRun, flatten
+from scratchbench.tracking.provenance import cpu_description, git_commit, lockfile_sha256, process_start_ms
+from scratchbench.tracking.run import RunLog, flatten
 from scratchbench.tracking.store import experiment_name, init_store, resolve_uri
+
+SPOOL_DIR = "run"  # <out_dir>/run/: the spooled run (tracking.record=spool), recorded by the DVC record stage
+
+
+_RUNS_IN_PROCESS = 0  # runs this process started before the current one
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -105,6 +111,25 @@ class _SigtermToKill:
             signal.signal(signal.SIGTERM, self.prev)
 
 
+def _load_implementation(name: str) -> None:
+    """Import the implementation's framework before the run opens (TensorFlow: seconds), quietly.
+
+    The run's open-to-close time then measures the run, not an import; TensorFlow's C++ log
+    (level 3: errors too, e.g. ``NodeDef mentions attribute ...``) and its Python retracing
+    warnings stay out of a sweep's output, one line per run.
+    """
+    import logging
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    from scratchbench.models.registry import implementation_class
+
+    try:
+        implementation_class(name)
+    except ValueError:
+        pass  # unknown name: the run records the error
+
+
 def _macs(model_cfg: dict[str, Any], spec: Any, kind: str) -> int | None:
     """Forward multiply-accumulates per sample of the run's architecture (None if it cannot say)."""
     from scratchbench.models.adapter import model_input_shape
@@ -116,18 +141,18 @@ def _macs(model_cfg: dict[str, Any], spec: Any, kind: str) -> int | None:
         return None
 
 
-def _train(cfg: dict[str, Any], run: TrackedRun, workdir: Path, out_dir: Path | None) -> dict[str, float]:
+def _prepare(cfg: dict[str, Any]) -> tuple[dict[str, Any], Any, Any, Any, dict[str, Any], str]:
+    """Caps, features, adapted splits and the epoch budget of a run: (cfg, prep, test, val, params, sha256)."""
     from scratchbench.data.features import features_sha256, load_features
     from scratchbench.models import adapter
     from scratchbench.models.base import Split
-    from scratchbench.models.measure import measure
-    from scratchbench.models.registry import get_implementation, input_kind
+    from scratchbench.models.registry import input_kind
 
     cfg, caps = apply_caps(cfg)
     dataset, impl_name = cfg["dataset"]["name"], cfg["model"]["name"]
     kind = input_kind(impl_name)
     fs = load_features(dataset)
-    run.set_tags({"features_sha256": fs.features_sha256 or features_sha256(dataset)})
+    sha = fs.features_sha256 or features_sha256(dataset)
 
     val_n = cfg["train"].get("val_samples")
     held_out = None
@@ -150,10 +175,32 @@ def _train(cfg: dict[str, Any], run: TrackedRun, workdir: Path, out_dir: Path | 
         val = test
         val_source = "test split"
     macs = _macs(cfg["model"], prep.spec, kind)
-    cfg["train"]["epochs"], ecaps = epoch_cap(cfg, len(prep.train.y), macs)
-    run.log_params({**caps, **ecaps, **{f"data.{k}": v for k, v in prep.info.items()},
-                    "data.test_samples_effective": len(test.y), "data.val_source": val_source,
-                    "data.val_samples": len(val.y)})
+    cfg["train"]["epochs"], ecaps = epoch_cap(cfg, len(prep.train.y), macs, len(val.y))
+    params = {**caps, **ecaps, **{f"data.{k}": v for k, v in prep.info.items()},
+              "data.test_samples_effective": len(test.y), "data.val_source": val_source,
+              "data.val_samples": len(val.y)}
+    return cfg, prep, test, val, params, sha
+
+
+def plan(cfg: Any) -> dict[str, Any]:
+    """The caps a run of ``cfg`` would get (``--plan``): nothing is trained or recorded."""
+    cfg = validate(cfg)
+    if cfg["experiment"]["task"] != "train":
+        return {"task": cfg["experiment"]["task"]}
+    return _prepare(cfg)[4]
+
+
+def _train(cfg: dict[str, Any], run: RunLog, workdir: Path, out_dir: Path | None) -> dict[str, float]:
+    from scratchbench.models import adapter
+    from scratchbench.models.measure import measure
+    from scratchbench.models.registry import get_implementation, input_kind
+
+    cfg, prep, test, val, params, sha = _prepare(cfg)
+    impl_name, dataset = cfg["model"]["name"], cfg["dataset"]["name"]
+    kind = input_kind(impl_name)
+    scaling, dtype = cfg["model"]["input_scaling"], cfg["model"]["dtype"]
+    run.set_tags({"features_sha256": sha})
+    run.log_params(params)
     run.set_expected_steps(int(cfg["train"]["epochs"]))
 
     def on_epoch(rec: Any) -> None:
@@ -193,7 +240,7 @@ def _train(cfg: dict[str, Any], run: TrackedRun, workdir: Path, out_dir: Path | 
     return metrics
 
 
-def _activations(cfg: dict[str, Any], run: TrackedRun, workdir: Path) -> dict[str, float]:
+def _activations(cfg: dict[str, Any], run: RunLog, workdir: Path) -> dict[str, float]:
     e = cfg["experiment"]
     z = np.linspace(e["z_min"], e["z_max"], int(e["n_points"]))
     errs = act.derivative_errors(list(e["activations"]), z, e["leaky_alpha"])
@@ -212,16 +259,35 @@ def run(cfg: Any, *, parent_run_id: str | None = None, job: str | None = None,
     With ``raise_on_failure=False`` (sweeps) a failed run is recorded and returned instead of
     raised; a KILLED run always re-raises so the sweep stops.
     """
+    global _RUNS_IN_PROCESS
+    called_ms = int(time.time() * 1000)
     cfg = validate(cfg)
     seed_everything(int(cfg["seed"]))
+    if cfg["experiment"]["task"] == "train":
+        _load_implementation(cfg["model"]["name"])
     tr = cfg["tracking"]
-    client = init_store(resolve_uri(tr["uri"]), tr["connect_timeout"])
-    tags = {**_tags(cfg), **(extra_tags or {})}
+    # time before the run opened: from the process start for its first run, from the call for later ones
+    # (a sweep or pipeline worker runs several); see `python -m scratchbench.bench pipeline`
+    tags = {**_tags(cfg), "process_start_ms": str(process_start_ms()), "run_call_ms": str(called_ms),
+            "process_runs_before": str(_RUNS_IN_PROCESS), **(extra_tags or {})}
+    _RUNS_IN_PROCESS += 1
     if parent_run_id:
         tags[names.TAG_SWEEP] = "child"
-    run = TrackedRun(client, experiment_name(tr["experiment_prefix"], cfg["dataset"]["name"]), run_name(cfg, job),
-                     tags=tags, parent_run_id=parent_run_id, max_points=tr["max_curve_points"])
     out = Path(out_dir) if out_dir is not None else None
+    exp_name, name = experiment_name(tr["experiment_prefix"], cfg["dataset"]["name"]), run_name(cfg, job)
+    if tr["record"] == "spool":  # no store in the run's path: the DVC record stage writes it later
+        if out is None:
+            raise ValueError("tracking.record=spool needs an output directory (the DVC train stages give one)")
+        from scratchbench.tracking.spool import SpoolRun
+
+        run: RunLog = SpoolRun(out / SPOOL_DIR, exp_name, name, tags=tags, parent_run_id=parent_run_id,
+                               max_points=tr["max_curve_points"])
+    else:
+        from scratchbench.tracking.run import TrackedRun
+
+        client = init_store(resolve_uri(tr["uri"]), tr["connect_timeout"])
+        run = TrackedRun(client, exp_name, name, tags=tags, parent_run_id=parent_run_id,
+                         max_points=tr["max_curve_points"])
     status, error, metrics = "FINISHED", None, {}
     with tempfile.TemporaryDirectory(prefix="scratchbench-run-") as tmp, _SigtermToKill():
         workdir = Path(tmp)
@@ -254,7 +320,7 @@ def run(cfg: Any, *, parent_run_id: str | None = None, job: str | None = None,
     return RunResult(run.run_id, status, metrics, error)
 
 
-def _record_error(run: TrackedRun, workdir: Path, status: str, exc: BaseException) -> None:
+def _record_error(run: RunLog, workdir: Path, status: str, exc: BaseException) -> None:
     """Tags ``error``/``error_type``/``failure_reason`` and the traceback as ``error.txt`` (best effort)."""
     diverged = isinstance(exc, (NonFiniteLoss, FloatingPointError)) or "Diverged" in type(exc).__name__
     reason = "killed" if status == "KILLED" else ("nan_loss" if diverged else "exception")

@@ -73,10 +73,31 @@ def _slurm_tags() -> dict[str, str] | None:
     return {"slurm_job_id": f"{array}_{task}" if array and task else job}
 
 
+def plan(overrides: list[str]) -> int:
+    """``--plan``: the caps each run would get (epochs, samples, the cap that bites, predicted fit time)."""
+    import json
+
+    from scratchbench.config.compose import compose_run
+    from scratchbench.runner import plan as run_plan
+
+    try:
+        rec = run_plan(compose_run(overrides))
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    keys = ("train.epochs_requested", "train.epochs_effective", "train.epochs_cap_source", "train.predicted_fit_seconds",
+            "train.max_train_samples_effective", "sample_cap_source", "data.train_samples", "data.val_samples",
+            "train.macs_per_sample")
+    print(json.dumps({k: rec[k] for k in keys if k in rec} or rec, indent=1))
+    return 0
+
+
 def main() -> None:
     from scratchbench.config.cli import check_hydra_command_line
 
     register()
+    if "--plan" in sys.argv[1:]:  # list the caps without training (no Hydra run dir, no store)
+        sys.exit(plan([a for a in sys.argv[1:] if a != "--plan"]))
     try:
         check_hydra_command_line(sys.argv[1:], _conf_dir())  # every job composed and validated: one error line, exit 2
         _app()

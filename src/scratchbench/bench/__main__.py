@@ -6,7 +6,7 @@ import importlib
 import sys
 
 BENCHMARKS = {"mlp": "scratchbench.bench.mlp", "cnn": "scratchbench.bench.cnn", "scaling": "scratchbench.bench.scaling",
-              "readme": "scratchbench.bench.readme"}
+              "readme": "scratchbench.bench.readme", "pipeline": "scratchbench.bench.pipeline"}
 
 
 def main(argv: list[str] | None = None) -> int:

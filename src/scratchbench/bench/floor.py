@@ -38,11 +38,6 @@ def layer_gemm(layer: Mapping[str, Any]) -> tuple[int, int, int] | None:
     return None
 
 
-def forward_macs_per_sample(layers: Sequence[Mapping[str, Any]]) -> int:
-    """Multiply-accumulates of one sample's forward pass (what ``dense_blas_threads`` sizes a step by)."""
-    return sum(math.prod(g) for g in map(layer_gemm, layers) if g is not None)
-
-
 def step_shapes(layers: Sequence[Mapping[str, Any]], batch: int) -> list[Shape]:
     """The GEMMs of one minimal training step over canonical layers (``architecture.normalize_layers``):
     per weighted layer forward ``(m, k, n)`` and weight gradient ``(k, m, n)``; the input gradient
@@ -78,21 +73,53 @@ def dense_epoch_flops(n_samples: int, sizes: Sequence[int]) -> float:
     return gemm_flops(dense_step_shapes(1, sizes)) * n_samples
 
 
+LAYOUTS = ("nn", "tn", "nt")  # which operand BLAS gets as a transposed view: neither, A (x.T @ dz), B (dz @ W.T)
+
+
+def _operands(shape: Shape, layout: str, rng: np.random.Generator, dtype: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    m, k, n = shape
+
+    def draw(rows: int, cols: int, transposed: bool) -> np.ndarray:
+        a = rng.random((cols, rows) if transposed else (rows, cols), dtype=np.float64).astype(dtype)
+        return a.T if transposed else a
+
+    return draw(m, k, layout == "tn"), draw(k, n, layout == "nt"), np.empty((m, n), dtype=dtype)
+
+
+def _best_layout(shape: Shape, rng: np.random.Generator, dtype: Any, probe_seconds: float) -> str:
+    """The operand layout BLAS multiplies ``shape`` fastest in (a minimal algorithm may pick any)."""
+    times = {}
+    for layout in LAYOUTS:
+        a, b, out = _operands(shape, layout, rng, dtype)
+        np.dot(a, b, out=out)
+        best, spent = math.inf, 0.0
+        while spent < probe_seconds or best == math.inf:
+            t0 = time.perf_counter()
+            np.dot(a, b, out=out)
+            dt = time.perf_counter() - t0
+            best, spent = min(best, dt), spent + dt
+        times[layout] = best
+    return min(times, key=times.get)
+
+
 def measure_gemm_rate(
     shapes: Sequence[Shape],
     dtype: np.dtype | type = np.float32,
     repeats: int = 3,
     min_seconds: float = 0.3,
     seed: int = 0,
-) -> dict[str, float]:
-    """Time ``shapes`` (one step's products) in a loop; return FLOP/s ``median`` and ``best`` over ``repeats``."""
+) -> dict[str, Any]:
+    """Time ``shapes`` (one step's products) in a loop; return FLOP/s ``median`` and ``best`` over ``repeats``.
+
+    Each product runs in the operand layout BLAS does fastest (``layouts``: plain, or A or B a
+    transposed view, as a training step passes them), so the floor is never slower than the
+    products an implementation actually calls."""
     if not shapes:
         raise ValueError("measure_gemm_rate: no GEMM shapes given")
     rng = np.random.default_rng(seed)
-    ops = [
-        (rng.random((m, k), dtype=np.float64).astype(dtype), rng.random((k, n), dtype=np.float64).astype(dtype), np.empty((m, n), dtype=dtype))
-        for m, k, n in shapes
-    ]
+    probe = min_seconds / (4 * len(LAYOUTS) * len(shapes))
+    layouts = [_best_layout(s, rng, dtype, probe) for s in shapes]
+    ops = [_operands(s, layout, rng, dtype) for s, layout in zip(shapes, layouts)]
     step_flops = gemm_flops(shapes)
 
     def run(iters: int) -> float:
@@ -109,35 +136,43 @@ def measure_gemm_rate(
         elapsed = run(iters)
     iters = max(1, int(iters * min_seconds / max(elapsed, 1e-9)))
     rates = [step_flops * iters / run(iters) for _ in range(max(1, repeats))]
-    return {"median": statistics.median(rates), "best": max(rates), "iters": float(iters)}
+    return {"median": statistics.median(rates), "best": max(rates), "iters": float(iters), "layouts": layouts}
 
 
 def best_thread_rate(shapes: Sequence[Shape], max_threads: int, **kw: Any) -> dict[str, Any]:
     """``measure_gemm_rate`` under a BLAS limit of 1..``max_threads`` threads; the best median wins."""
     from threadpoolctl import threadpool_limits
 
-    rates = {}
+    rates, layouts = {}, {}
     for t in range(1, max_threads + 1):
         with threadpool_limits(t, user_api="blas"):
-            rates[t] = measure_gemm_rate(shapes, **kw)["median"]
+            r = measure_gemm_rate(shapes, **kw)
+        rates[t], layouts[t] = r["median"], r["layouts"]
     best = max(rates, key=rates.get)
-    return {"rate": rates[best], "threads": best, "rate_by_threads": {str(t): r for t, r in rates.items()}}
+    return {"rate": rates[best], "threads": best, "layouts": layouts[best], "rate_by_threads": {str(t): r for t, r in rates.items()}}
 
 
 def floor_seconds(flops: float, rate: float) -> float:
     return flops / rate
 
 
-def theoretical_peak(flags: Iterable[str], mhz: float, cores: int) -> dict[str, Any]:
+def theoretical_peak(flags: Iterable[str], mhz: float, cores: int, vendor: str = "", family: int | None = None) -> dict[str, Any]:
     """float32 FLOP/s = cores x clock x FMA units x lanes x 2 (an FMA is two FLOPs).
 
-    Assumes two FMA units per core (Zen 2-4, Skylake-X and later big cores; some parts have one,
-    and Zen 4 runs AVX-512 as two 256-bit halves, so its 512-bit lanes do not double the rate).
+    Assumes two FMA units per core (Zen 2-4, Skylake-X and later big cores; some parts have one).
+    Lanes follow the widest FMA datapath, not the widest instruction: Zen 3 and Zen 4 (AMD family
+    25) run AVX-512 as two 256-bit halves, so they count 8 float32 lanes, as AVX2 does.
     """
     flags = set(flags)
-    lanes = 16 if "avx512f" in flags else 8 if {"avx2", "fma"} <= flags else 4
+    half_pumped = "AMD" in vendor.upper() and family == 25
+    if "avx512f" in flags and not half_pumped:
+        lanes, kind = 16, "AVX-512"
+    elif {"avx2", "fma"} <= flags or "avx512f" in flags:
+        lanes, kind = 8, "256-bit FMA (AVX-512 split into two 256-bit halves)" if "avx512f" in flags else "AVX2+FMA"
+    else:
+        lanes, kind = 4, "SSE"
     fma_units = 2
     return {"gflops": cores * mhz / 1e3 * fma_units * lanes * 2, "cores": cores, "mhz": mhz, "fp32_lanes": lanes,
             "fma_units_assumed": fma_units,
             "assumption": f"{cores} core(s) x {mhz:.0f} MHz (/proc/cpuinfo, not the boost clock) x 2 FMA units (assumed) "
-                          f"x {lanes} float32 lanes ({'AVX-512' if lanes == 16 else 'AVX2+FMA' if lanes == 8 else 'SSE'}) x 2 FLOPs per FMA"}
+                          f"x {lanes} float32 lanes ({kind}) x 2 FLOPs per FMA"}

@@ -92,5 +92,5 @@ def host_meta() -> dict[str, Any]:
                    "meaning": "unset = TensorFlow's default (oneDNN on for x86 CPUs since TF 2.9)"},
         "load_average": list(os.getloadavg()),
         "git_commit": git_commit(), "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "theoretical_peak": theoretical_peak(flags, float(cpu.get("mhz", 0.0)), cores),
+        "theoretical_peak": theoretical_peak(flags, float(cpu.get("mhz", 0.0)), cores, cpu.get("vendor", ""), cpu.get("family")),
     }

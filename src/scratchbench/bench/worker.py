@@ -211,13 +211,13 @@ class SklearnRunner:
         from ..models.numpy_net import dense_blas_threads
         from ..models.registry import get_implementation
         from ..scratch.architecture import normalize_layers
-        from .floor import forward_macs_per_sample
+        from ..models.arch import macs_per_sample
 
         cfg = run_cfg(setting)
         self.impl = get_implementation(setting["impl"])
         self.impl.build(cfg, data_spec(x))
         self.x, self.y, self.classes = x, y, np.arange(10)
-        self.blas = dense_blas_threads(forward_macs_per_sample(normalize_layers(cfg["model"], tuple(x.shape[1:]), 10)), int(setting["batch"]), cores())
+        self.blas = dense_blas_threads(macs_per_sample(normalize_layers(cfg["model"], tuple(x.shape[1:]), 10)), int(setting["batch"]), cores())
         self.epoch()  # warm-up: the first partial_fit also initialises the weights
 
     def epoch(self) -> tuple[float, dict[str, Any]]:
@@ -270,7 +270,7 @@ class FloorRunner:
         from .floor import best_thread_rate
 
         r = best_thread_rate(self.shapes, cores(), repeats=1, min_seconds=self.min_seconds)
-        return self.flops / r["rate"], {"gflops": r["rate"] / 1e9, "best_threads": r["threads"],
+        return self.flops / r["rate"], {"gflops": r["rate"] / 1e9, "best_threads": r["threads"], "layouts": r["layouts"],
                                         "gflops_by_threads": {t: v / 1e9 for t, v in r["rate_by_threads"].items()}}
 
 

@@ -214,6 +214,13 @@ class ProfileConfig:
     max_iterations: Optional[int] = MISSING
     max_sample_passes: Optional[int] = MISSING
     max_work: Optional[float] = MISSING
+    max_fit_seconds: Optional[float] = MISSING  # predicted fit time bound (experiment/caps.py)
+    costs: Dict[str, Dict[str, float]] = MISSING  # implementation -> seconds per run/epoch/step/sample/mac
+
+
+class RecordMode(str, Enum):
+    direct = "direct"
+    spool = "spool"
 
 
 @dataclass
@@ -222,6 +229,7 @@ class TrackingConfig:
     experiment_prefix: str = MISSING
     connect_timeout: float = MISSING
     max_curve_points: int = MISSING
+    record: RecordMode = MISSING  # spool: files under the stage's output, stored by `record`
 
 
 @dataclass

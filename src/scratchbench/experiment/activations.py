@@ -41,14 +41,12 @@ def derivative_errors(names: list[str], z: np.ndarray, alpha: float = 0.01, h: f
 
 
 def plot(names: list[str], z: np.ndarray, path: Path, alpha: float = 0.01) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: no GUI backend machinery (~1 s) in a run
 
     fns = table(alpha)
     rows = int(np.ceil(len(names) / 2))
-    fig, axes = plt.subplots(rows, 2, figsize=(10, 4 * rows), squeeze=False)
+    fig = Figure(figsize=(10, 4 * rows))
+    axes = fig.subplots(rows, 2, squeeze=False)
     for ax, n in zip(axes.ravel(), names):
         f, d = fns[n]
         ax.plot(z, f(z), label=n)
@@ -60,5 +58,4 @@ def plot(names: list[str], z: np.ndarray, path: Path, alpha: float = 0.01) -> Pa
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

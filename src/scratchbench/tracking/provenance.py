@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import subprocess
+import time
 from pathlib import Path
 
 from scratchbench import paths
@@ -15,6 +18,7 @@ def _code_root() -> Path:
     return here if (here / "pyproject.toml").is_file() else paths.project_root()
 
 
+@functools.lru_cache(maxsize=None)  # once per process: a sweep worker runs many jobs
 def git_commit(root: Path | None = None) -> str:
     """``HEAD`` commit of the project checkout, ``+dirty`` when tracked files changed; ``unknown`` outside git."""
     root = root or _code_root()
@@ -29,6 +33,7 @@ def git_commit(root: Path | None = None) -> str:
         return "unknown"
 
 
+@functools.lru_cache(maxsize=None)
 def lockfile_sha256(root: Path | None = None) -> str:
     """sha256 of ``uv.lock`` (``missing`` when there is none)."""
     lock = (root or _code_root()) / "uv.lock"
@@ -37,6 +42,7 @@ def lockfile_sha256(root: Path | None = None) -> str:
     return hashlib.sha256(lock.read_bytes()).hexdigest()
 
 
+@functools.lru_cache(maxsize=None)
 def cpu_description() -> str:
     """The CPU the run used: model name, family/model and whether AVX-512 is there (``/proc/cpuinfo``)."""
     import platform
@@ -57,3 +63,18 @@ def cpu_description() -> str:
     simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
     return (f"{fields.get('model name', platform.machine())} (family {fields.get('cpu family', '?')}, "
             f"model {fields.get('model', '?')}, {simd})")
+
+
+def process_start_ms(pid: int | None = None) -> int:
+    """When this process started (Unix ms, from ``/proc``): the time before a run opened is measurable.
+
+    Falls back to now where ``/proc`` is missing.
+    """
+    try:
+        stat = open(f"/proc/{pid or os.getpid()}/stat", encoding="utf-8").read()
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22: starttime, clock ticks after boot
+        with open("/proc/stat", encoding="utf-8") as fh:
+            btime = next(int(line.split()[1]) for line in fh if line.startswith("btime"))
+        return int((btime + ticks / os.sysconf("SC_CLK_TCK")) * 1000)
+    except (OSError, ValueError, IndexError, StopIteration):
+        return int(time.time() * 1000)

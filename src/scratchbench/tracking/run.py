@@ -2,6 +2,8 @@
 
 Per-epoch metrics are buffered and written in batches (SQLite-friendly); long full-batch runs
 are thinned to at most ``max_points`` steps (the stride is logged as param ``tracking.curve_stride``).
+:class:`RunLog` holds that logic with no MLflow import, so a spooled run (``tracking/spool.py``)
+shares it; :class:`TrackedRun` writes each batch to the store as it comes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from scratchbench.tracking.names import TAG_PARENT
 from scratchbench.tracking.store import get_or_create_experiment, retry
 
 MAX_PARAM_CHARS = 6000
+MAX_TAG_CHARS = 5000
+Point = tuple[str, float, int, int]  # metric key, value, timestamp (ms), step
 
 
 def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -32,45 +36,43 @@ def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
-class TrackedRun:
-    """Create a run, log params/metrics/tags/artifacts, end it with a status."""
+class RunLog:
+    """Params, tags, thinned per-epoch metrics and artifacts of one run; subclasses say where they go."""
 
-    def __init__(self, client: Any, experiment: str, run_name: str, tags: Mapping[str, str] | None = None,
-                 parent_run_id: str | None = None, max_points: int = 2000) -> None:
-        from mlflow.entities import RunTag  # noqa: F401  (import check early)
+    run_id: str
 
-        self.client = client
-        self.experiment_id = get_or_create_experiment(client, experiment)
-        all_tags = {k: str(v) for k, v in (tags or {}).items()}
-        if parent_run_id:
-            all_tags[TAG_PARENT] = parent_run_id
-        run = retry(lambda: client.create_run(self.experiment_id, tags=all_tags, run_name=run_name))
-        self.run_id: str = run.info.run_id
+    def __init__(self, max_points: int = 2000) -> None:
         self.max_points = max(1, int(max_points))
         self.stride = 1
-        self._buffer: list[Any] = []
+        self._buffer: list[Point] = []
         self._last_flush = time.monotonic()
         self._last_step: dict[str, tuple[int, float]] = {}
         self.ended = False
 
-    # -- params / tags ---------------------------------------------------------------------
-    def log_params(self, params: Mapping[str, Any]) -> None:
-        from mlflow.entities import Param
+    # what a subclass writes -----------------------------------------------------------------
+    def _write_params(self, params: dict[str, str]) -> None:
+        raise NotImplementedError
 
-        items = [Param(k, str(v)[:MAX_PARAM_CHARS]) for k, v in params.items()]
-        for i in range(0, len(items), 100):
-            chunk = items[i:i + 100]
-            retry(lambda: self.client.log_batch(self.run_id, params=chunk))
+    def _write_tags(self, tags: dict[str, str]) -> None:
+        raise NotImplementedError
+
+    def _write_metrics(self, points: list[Point]) -> None:
+        raise NotImplementedError
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        raise NotImplementedError
+
+    def _terminate(self, status: str) -> None:
+        raise NotImplementedError
+
+    # params / tags ---------------------------------------------------------------------------
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self._write_params({k: str(v)[:MAX_PARAM_CHARS] for k, v in params.items()})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        from mlflow.entities import RunTag
+        self._write_tags({k: str(v)[:MAX_TAG_CHARS] for k, v in tags.items() if v is not None})
 
-        items = [RunTag(k, str(v)[:5000]) for k, v in tags.items() if v is not None]
-        for i in range(0, len(items), 100):
-            chunk = items[i:i + 100]
-            retry(lambda: self.client.log_batch(self.run_id, tags=chunk))
-
-    # -- metrics ---------------------------------------------------------------------------
+    # metrics ---------------------------------------------------------------------------------
     def set_expected_steps(self, n: int) -> None:
         self.stride = max(1, math.ceil(n / self.max_points))
 
@@ -80,45 +82,31 @@ class TrackedRun:
         for k, v in clean.items():
             self._last_step[k] = (step, v)
         if (step - 1) % self.stride == 0:
-            self._queue(clean, step)
-
-    def _queue(self, values: Mapping[str, float], step: int) -> None:
-        from mlflow.entities import Metric
-
-        ts = int(time.time() * 1000)
-        for k, v in values.items():
-            self._buffer.append(Metric(k, v, ts, step))
-        if len(self._buffer) >= 900 or time.monotonic() - self._last_flush > 2.0:
-            self.flush()
+            ts = int(time.time() * 1000)
+            self._buffer.extend((k, v, ts, step) for k, v in clean.items())
+            if len(self._buffer) >= 900 or time.monotonic() - self._last_flush > 2.0:
+                self.flush()
 
     def flush(self) -> None:
         while self._buffer:
             chunk, self._buffer = self._buffer[:900], self._buffer[900:]
-            retry(lambda: self.client.log_batch(self.run_id, metrics=chunk))
+            self._write_metrics(chunk)
         self._last_flush = time.monotonic()
 
     def finish_curve(self) -> None:
         """Write the final epoch's values if thinning skipped them."""
-        from mlflow.entities import Metric
-
         ts = int(time.time() * 1000)
-        queued = {(m.key, m.step) for m in self._buffer}
+        queued = {(p[0], p[3]) for p in self._buffer}
         for k, (step, v) in self._last_step.items():
             if (step - 1) % self.stride != 0 and (k, step) not in queued:
-                self._buffer.append(Metric(k, v, ts, step))
+                self._buffer.append((k, v, ts, step))
         self.flush()
 
     def log_metrics(self, values: Mapping[str, float], step: int = 0) -> None:
-        from mlflow.entities import Metric
-
         ts = int(time.time() * 1000)
-        items = [Metric(k, float(v), ts, step) for k, v in values.items() if v is not None]
-        if items:
-            retry(lambda: self.client.log_batch(self.run_id, metrics=items))
-
-    # -- artifacts / end -------------------------------------------------------------------
-    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
-        retry(lambda: self.client.log_artifact(self.run_id, str(path), artifact_path))
+        points = [(k, float(v), ts, step) for k, v in values.items() if v is not None]
+        if points:
+            self._write_metrics(points)
 
     def end(self, status: str) -> None:
         """End with ``FINISHED``, ``FAILED`` or ``KILLED`` (idempotent; pending metrics flushed first)."""
@@ -127,5 +115,48 @@ class TrackedRun:
         try:
             self.flush()
         finally:
-            retry(lambda: self.client.set_terminated(self.run_id, status=status))
+            self._terminate(status)
             self.ended = True
+
+
+class TrackedRun(RunLog):
+    """Create a run in the store, log params/metrics/tags/artifacts as they come, end it with a status."""
+
+    def __init__(self, client: Any, experiment: str, run_name: str, tags: Mapping[str, str] | None = None,
+                 parent_run_id: str | None = None, max_points: int = 2000) -> None:
+        super().__init__(max_points)
+        self.client = client
+        self.experiment_id = get_or_create_experiment(client, experiment)
+        all_tags = {k: str(v) for k, v in (tags or {}).items()}
+        if parent_run_id:
+            all_tags[TAG_PARENT] = parent_run_id
+        run = retry(lambda: client.create_run(self.experiment_id, tags=all_tags, run_name=run_name))
+        self.run_id: str = run.info.run_id
+
+    def _write_params(self, params: dict[str, str]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, v) for k, v in params.items()]
+        for i in range(0, len(items), 100):
+            chunk = items[i:i + 100]
+            retry(lambda: self.client.log_batch(self.run_id, params=chunk))
+
+    def _write_tags(self, tags: dict[str, str]) -> None:
+        from mlflow.entities import RunTag
+
+        items = [RunTag(k, v) for k, v in tags.items()]
+        for i in range(0, len(items), 100):
+            chunk = items[i:i + 100]
+            retry(lambda: self.client.log_batch(self.run_id, tags=chunk))
+
+    def _write_metrics(self, points: list[Point]) -> None:
+        from mlflow.entities import Metric
+
+        items = [Metric(k, v, ts, step) for k, v, ts, step in points]
+        retry(lambda: self.client.log_batch(self.run_id, metrics=items))
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        retry(lambda: self.client.log_artifact(self.run_id, str(path), artifact_path))
+
+    def _terminate(self, status: str) -> None:
+        retry(lambda: self.client.set_terminated(self.run_id, status=status))

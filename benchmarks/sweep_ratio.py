@@ -1,0 +1,81 @@
+"""A 20-job Hydra sweep on 2 joblib workers vs the basic launcher, same session: the time ratio.
+
+    uv run python benchmarks/sweep_ratio.py [--jobs 20] [--epochs 50000]
+
+Each job is R1's single neuron (`experiment=r1_single_neuron profile=full`, ``--epochs`` full-batch
+epochs: about 2-3 s of fitting) with its own seed, recorded directly in the MLflow store
+(a fresh SQLite store per launcher, in a temp project root holding R1's features). Writes
+reports/bench/sweep.json: both wall times, the ratio (goal <= 0.6 on 2 cores), the runs each
+store holds (every job FINISHED, nested under one parent), the CPU and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAUNCHERS = {"basic": [], "joblib": ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]}
+
+
+def _sweep(launcher: str, jobs: int, epochs: int, tmp: Path) -> dict:
+    root = tmp / launcher
+    (root / "data" / "features").mkdir(parents=True)
+    shutil.copytree(ROOT / "data" / "features" / "r1_table", root / "data" / "features" / "r1_table")
+    env = {**os.environ, "SCRATCHBENCH_ROOT": str(root)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    from scratchbench.tracking.store import init_store
+
+    init_store(f"sqlite:///{root / 'mlflow.db'}")  # the schema once, outside the timing, as in a used project
+    cmd = [sys.executable, "-m", "scratchbench.train", "--multirun", "experiment=r1_single_neuron", "profile=full",
+           f"train.epochs={epochs}", f"seed=range({jobs})", *LAUNCHERS[launcher]]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=3600)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SystemExit(f"{launcher} sweep exited {p.returncode}:\n{p.stderr[-3000:]}")
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()], max_results=1000)
+    children = [r for r in runs if r.data.tags.get("sweep") == "child"]
+    fit = [r.data.metrics.get("fit_seconds", 0.0) for r in children]
+    return {"wall_seconds": round(wall, 2), "runs_recorded": len(children),
+            "runs_finished": sum(r.info.status == "FINISHED" for r in children),
+            "fit_seconds_mean": round(sum(fit) / max(1, len(fit)), 3),
+            "output_lines": len(p.stdout.splitlines()) + len(p.stderr.splitlines())}
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=20)
+    ap.add_argument("--epochs", type=int, default=50000)
+    ap.add_argument("--out", type=Path, default=ROOT / "reports" / "bench" / "sweep.json")
+    args = ap.parse_args(argv)
+    from scratchbench.bench.pipeline import cpu_info
+
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="sweep-ratio-") as tmp:
+        res = {name: _sweep(name, args.jobs, args.epochs, Path(tmp)) for name in LAUNCHERS}
+        for name, r in res.items():
+            print(f"{name}: {r}", flush=True)
+    ratio = res["joblib"]["wall_seconds"] / res["basic"]["wall_seconds"]
+    out = {"jobs": args.jobs, "epochs": args.epochs, "preset": "r1_single_neuron", **res, "ratio": round(ratio, 3),
+           "goal": 0.6, "all_recorded": all(r["runs_finished"] == args.jobs for r in res.values()),
+           "cpu": cpu_info(), "nproc": os.cpu_count(), "load_average_before": [round(x, 2) for x in load_before],
+           "load_average_after": [round(x, 2) for x in os.getloadavg()]}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=1) + "\n")
+    print(f"ratio {ratio:.2f} (goal <= 0.6), wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
