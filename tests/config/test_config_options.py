@@ -70,6 +70,13 @@ def test_conv_layers_take_per_layer_init_bias_init_and_use_bias():
     assert convs[0].use_bias and not convs[1].use_bias
 
 
+def test_model_alpha_sets_the_leaky_relu_slope_of_layers_dims():
+    _, net = built("model=numpy_mlp", "model.layers=null", "model.layers_dims=[2,4,2]",
+                   "model.hidden_activation=leaky_relu", "model.output_activation=softmax", "model.alpha=0.2")
+    hidden = [layer for layer in net.layers if getattr(layer, "name", None) == "leaky_relu"]
+    assert hidden and all(layer.act_params == {"alpha": 0.2} for layer in hidden)
+
+
 def test_a_typo_in_a_per_layer_init_names_the_field_and_the_choices():
     with pytest.raises(ConfigError, match=r"model.layers\[0\].init.name.*glorot_uniform"):
         built("model=numpy_mlp", "model.layers=[{type:dense,units:2,activation:softmax,init:{name:glorot}}]")

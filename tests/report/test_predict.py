@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from scratchbench.predict import PredictError, image_to_features, load_run_model, main
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -105,10 +108,10 @@ def real_store(tmp_path_factory):
     """A tmp project with real catvnoncat and MNIST features (from the mirror) and two real runs."""
     import os
 
-    from conftest import run_preset
-
+    from scratchbench.config.compose import compose_run
     from scratchbench.data.featurize import featurize_dataset
     from scratchbench.data.fetch import fetch_dataset
+    from scratchbench.runner import run
 
     mirror = os.environ.get("SCRATCHBENCH_DATA_MIRROR", "")
     if not mirror or not os.path.isdir(mirror):
@@ -124,9 +127,10 @@ def real_store(tmp_path_factory):
             fetch_dataset(ds, mirror=mirror, upstream=False, dest_dir=root / "data" / "raw" / ds)
             featurize_dataset(ds, {}, root / "data" / "raw" / ds, root / "data" / "features" / ds)
         runs = {
-            "r11": run_preset(["experiment=r11_cat_tanh_intended", "train.epochs=30", "profile=full"]).run_id,
-            "cnn": run_preset(["experiment=r7_mnist_cnn", "model=numpy_cnn", "train.epochs=1",
-                               "train.max_train_samples=600", "train.max_test_samples=100"]).run_id,
+            "r11": run(compose_run(["experiment=r11_cat_tanh_intended", "train.epochs=30", "profile=full"],
+                                   root=REPO)).run_id,
+            "cnn": run(compose_run(["experiment=r7_mnist_cnn", "model=numpy_cnn", "train.epochs=1",
+                                    "train.max_train_samples=600", "train.max_test_samples=100"], root=REPO)).run_id,
         }
         yield root, uri, runs
     finally:
@@ -135,8 +139,6 @@ def real_store(tmp_path_factory):
 
 def own_proba(run_id: str, uri: str, x_stored: np.ndarray) -> np.ndarray:
     """The model's own predict_proba (``Implementation.load`` on the run's artifact) on feature rows."""
-    from pathlib import Path
-
     import yaml
     from mlflow.tracking import MlflowClient
 

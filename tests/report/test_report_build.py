@@ -121,6 +121,11 @@ def test_every_figure_is_a_valid_png(built):
     for path in (out / "figures").iterdir():
         assert_png(path.read_bytes(), str(path))
     assert {f.path.name for f in report.figures} == names
+    md = (out / "comparison.md").read_text()
+    reference = md[md.index("## Reference figures"):]
+    for title in ("R8", "R10 decision boundaries", "R11 cost curve"):  # declared figures under their preset's reference
+        assert f"### {title}" in reference, title
+    assert reference.index("### R8") < reference.index("### R10") < reference.index("### R11")
 
 
 def test_html_references_only_existing_files(built):

@@ -96,11 +96,11 @@ def test_published_curve_figure(tmp_path):
     run = _run("a", "keras_cnn", "0", 0.9, 1.0)
     run.tags["experiment"] = "r7_mnist_cnn_pool"
     run.history = {"val_accuracy": [(1, 0.8), (2, 0.9)], "epoch_seconds": [(1, 1.0), (2, 1.0)]}
-    fig = published_curve(group_runs([run]), "r7_mnist_cnn_pool", R7_POOL_PUBLISHED, tmp_path / "r7.png")
+    fig = published_curve(group_runs([run]), "r7_mnist_cnn_pool", R7_POOL_PUBLISHED, tmp_path / "r7.png", "R7")
     assert fig is not None and fig.section == "r7"
     with Image.open(fig.path) as im:
         assert im.format == "PNG" and im.size[0] > 300
-    assert published_curve(group_runs([run]), "r99", R7_POOL_PUBLISHED, tmp_path / "x.png") is None
+    assert published_curve(group_runs([run]), "r99", R7_POOL_PUBLISHED, tmp_path / "x.png", "R99") is None
 
 
 def test_report_cli_drops_only_the_tf_retracing_notice() -> None:

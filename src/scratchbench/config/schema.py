@@ -164,6 +164,7 @@ class ModelConfig:
     layers: Optional[List[LayerConfig]] = MISSING
     layers_dims: Optional[List[int]] = MISSING
     hidden_activation: Activation = MISSING
+    alpha: Optional[float] = MISSING  # leaky_relu slope of layers_dims' hidden layers (None: the engine's 0.01)
     output_activation: Activation = MISSING
     bias: bool = MISSING
     loss: Loss = MISSING

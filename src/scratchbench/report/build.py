@@ -63,7 +63,8 @@ FIGURE_KINDS = ("cost_curve", "published_curve", "decision_boundary")
 
 
 def figure_declarations(conf_dir: Path | None = None) -> list[dict[str, Any]]:
-    """The figures presets declare (``experiment.figures`` in ``conf/experiment/*.yaml``), each with its preset.
+    """The figures presets declare (``experiment.figures`` in ``conf/experiment/*.yaml``), each with its
+    preset and reference (the figure's title and report section).
 
     ``cost_curve``: training cost per iteration of ``presets`` (default: the declaring one);
     ``published_curve``: the preset's published per-epoch ``metric`` against ours;
@@ -75,7 +76,8 @@ def figure_declarations(conf_dir: Path | None = None) -> list[dict[str, Any]]:
         for d in exp.get("figures") or []:
             if d.get("kind") not in FIGURE_KINDS:
                 raise ValueError(f"{path}: experiment.figures kind {d.get('kind')!r}; valid: {', '.join(FIGURE_KINDS)}")
-            out.setdefault(str(d["file"]), {**d, "preset": str(exp.get("name") or path.stem)})
+            preset = str(exp.get("name") or path.stem)
+            out.setdefault(str(d["file"]), {**d, "preset": preset, "reference": str(exp.get("reference") or preset)})
     return list(out.values())
 
 
@@ -94,10 +96,10 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
     for d in decls:
         path = fig_dir / d["file"]
         if d["kind"] == "cost_curve":
-            fig = F.cost_curve(groups, tuple(d.get("presets") or [d["preset"]]), path)
+            fig = F.cost_curve(groups, tuple(d.get("presets") or [d["preset"]]), path, d["reference"])
         elif d["kind"] == "published_curve":
             published = published_values(checks, d["preset"], d.get("metric") or "val_accuracy")
-            fig = F.published_curve(groups, d["preset"], published, path)
+            fig = F.published_curve(groups, d["preset"], published, path, d["reference"])
         else:
             continue
         if fig:
@@ -136,7 +138,8 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
         pts = moons_test_points(panels[0][0]) if panels else None
         if pts is not None:
             order = sorted((p[1:] for p in panels), key=lambda p: (not p[0].startswith("numpy"), p[0]))
-            figs.append(F.decision_boundaries(order, pts[0], pts[1], fig_dir / boundaries[preset]["file"]))
+            figs.append(F.decision_boundaries(order, pts[0], pts[1], fig_dir / boundaries[preset]["file"],
+                                              boundaries[preset]["reference"], panels[0][0]))
 
 
 def _curve_files(report: Report, plot_dir: Path) -> None:

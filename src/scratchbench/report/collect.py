@@ -82,7 +82,8 @@ class RunRecord:
     def config_key(self) -> tuple[Any, ...]:
         """Identity of the configuration, seed excluded: same key = repeats of one setup."""
         fixed = tuple(sorted((k, v) for k, v in self.params.items()
-                             if k.startswith(_CONFIG_PARAM_PREFIXES) and k not in _NOT_CONFIG_PARAMS))
+                             if k.startswith(_CONFIG_PARAM_PREFIXES) and k not in _NOT_CONFIG_PARAMS
+                             and v != "None"))  # an unset option is the same configuration as an absent one
         return (self.experiment, self.dataset, self.implementation, self.tags.get("profile", ""),
                 self.tags.get("variant", ""), fixed)
 

@@ -287,8 +287,8 @@ def flat_output_note(p: np.ndarray, spread: float = 0.05) -> str:
 
 
 def decision_boundaries(panels: Sequence[tuple[str, Callable[[np.ndarray], np.ndarray]]], x: np.ndarray,
-                        y: np.ndarray, path: Path) -> Figure:
-    """R10: P(class 1) over the plane for each model, side by side, test points on top."""
+                        y: np.ndarray, path: Path, reference: str, dataset: str) -> Figure:
+    """P(class 1) over the plane for each model, side by side, test points on top (a preset's ``decision_boundary``)."""
     pad = 0.5
     x0, x1 = x[:, 0].min() - pad, x[:, 0].max() + pad
     y0, y1 = x[:, 1].min() - pad, x[:, 1].max() + pad
@@ -305,16 +305,17 @@ def decision_boundaries(panels: Sequence[tuple[str, Callable[[np.ndarray], np.nd
         ax.set_title(f"{label}\ntest accuracy {acc:.3f}" + (f"\n{flat}" if flat else ""), fontsize=9)
         ax.set_xlabel("x1")
         ax.set_ylabel("x2")
-    fig.suptitle("R10: moons decision boundaries (black line: P = 0.5)")
+    fig.suptitle(f"{reference}: {dataset} decision boundaries (black line: P = 0.5)")
     _save(fig, path)
-    return Figure(path, "R10 decision boundaries", "Predicted probability of class 1 over the plane for each "
+    return Figure(path, f"{reference} decision boundaries", "Predicted probability of class 1 over the plane for each "
                   "model, test points on top; the black line is the 0.5 decision boundary. A panel with one flat "
-                  "colour is a model that outputs the same probability everywhere (its title says so).", "r10",
+                  "colour is a model that outputs the same probability everywhere (its title says so).", reference.lower(),
                   wide=True)
 
 
-def cost_curve(groups: Sequence[RunGroup], experiments: Sequence[str], path: Path, every: int = 100) -> Figure | None:
-    """R11: training cost against iteration (points every ``every`` iterations, as the tutorial prints)."""
+def cost_curve(groups: Sequence[RunGroup], experiments: Sequence[str], path: Path, reference: str,
+               every: int = 100) -> Figure | None:
+    """Training cost against iteration (points every ``every`` iterations, as the tutorial prints)."""
     mine = [g for g in groups if g.experiment in experiments]
     fig, ax = plt.subplots(figsize=(7, 4.2))
     drawn = False
@@ -333,17 +334,18 @@ def cost_curve(groups: Sequence[RunGroup], experiments: Sequence[str], path: Pat
         return None
     ax.set_xlabel("iteration")
     ax.set_ylabel("cost (binary cross-entropy)")
-    ax.set_title(f"R11 runs: cost curve (dots every {every} iterations)")
+    ax.set_title(f"{reference} runs: cost curve (dots every {every} iterations)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     _save(fig, path)
-    return Figure(path, "R11 cost curve", f"Training cost per iteration of {', '.join(experiments)} (mean over "
+    return Figure(path, f"{reference} cost curve", f"Training cost per iteration of {', '.join(experiments)} (mean over "
                   f"seeds); dots mark every {every}th iteration, the points the tutorial prints. A flat line is a net "
-                  "stuck at the cost of predicting the class prior.", "r11")
+                  "stuck at the cost of predicting the class prior.", reference.lower())
 
 
-def published_curve(groups: Sequence[RunGroup], experiment: str, published: Sequence[float], path: Path) -> Figure | None:
-    """Validation accuracy per epoch: the tutorial's printed values against ours (R7 pool variant)."""
+def published_curve(groups: Sequence[RunGroup], experiment: str, published: Sequence[float], path: Path,
+                    reference: str) -> Figure | None:
+    """Validation accuracy per epoch: the tutorial's printed values against ours (a preset's ``published_curve``)."""
     mine = [g for g in groups if g.experiment == experiment]
     curves = [(g, _mean_curve(g, "val_accuracy")) for g in mine]
     curves = [(g, c) for g, c in curves if c is not None]
@@ -360,6 +362,6 @@ def published_curve(groups: Sequence[RunGroup], experiment: str, published: Sequ
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     _save(fig, path)
-    return Figure(path, "R7 pool variant: published vs ours", "Validation accuracy per epoch as printed by the "
+    return Figure(path, f"{reference} {experiment}: published vs ours", "Validation accuracy per epoch as printed by the "
                   "tutorial (dashed) and as measured here (mean over seeds; the quick profile runs fewer epochs).",
-                  "r7")
+                  reference.lower())

@@ -193,9 +193,6 @@ class ReproRow:
         text = f"{v:.4f}" if "accuracy" in self.metric else f"{v:.10g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.3g}"
         return text + (f" ± {self.ours.sd:.2g} (n={self.ours.n})" if self.ours.n > 1 else "")
 
-    def verdict_text(self) -> str:
-        return f"{self.verdict}: {self.why}" if self.why else self.verdict
-
 
 def judge(check: Check, implementation: str, ours: Aggregate | None, caps: str = "",
           profile: str = "") -> tuple[str, str]:

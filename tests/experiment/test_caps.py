@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from scratchbench.config import validate
 from scratchbench.config.compose import compose_run
 from scratchbench.experiment.caps import apply_caps, epoch_cap
 from scratchbench.models.arch import macs_per_sample
 from scratchbench.scratch.architecture import normalize_layers
 
-from run_helpers import REPO
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _cfg(*overrides: str) -> dict:

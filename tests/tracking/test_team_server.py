@@ -130,7 +130,7 @@ def test_two_parallel_sweeps_into_a_postgresql_tracking_server(fresh_root: Path,
 
 def test_report_store_follows_env_then_params_yaml_then_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`report`/`predict` read the server the DVC train stages logged to (params.yaml), not a stale mlflow.db."""
-    from scratchbench.report.collect import default_tracking_uri
+    from scratchbench.tracking.store import default_tracking_uri
 
     monkeypatch.setenv("SCRATCHBENCH_ROOT", str(tmp_path))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
