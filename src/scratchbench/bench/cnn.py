@@ -20,7 +20,6 @@ import contextlib
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any, Sequence
 
 from ..paths import reports_dir
@@ -51,19 +50,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=10, help="timed epochs per implementation (default 10)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--threads", type=int, nargs="+", default=None, help="thread counts (default: all cores)")
-    p.add_argument("--only", default=",".join(KINDS), help=f"comma list of {','.join(KINDS)} (default all)")
     p.add_argument("--engine-commit", default=None, metavar="REV",
                    help="also time the engine of git revision REV, alternated")
     p.add_argument("--profile-samples", type=int, default=1280,
                    help="images of the NumPy profiling pass (0: none; default 1280)")
-    p.add_argument("--synthetic", action="store_true", help="random images instead of MNIST")
-    p.add_argument("--quick", action="store_true", help="tests: synthetic, 64 images, batch 32, 2 repeats, 1 thread")
-    p.add_argument("--out-dir", type=Path, default=None, help="output folder (default reports/bench)")
+    harness.add_common_options(p, KINDS, "synthetic, 64 images, batch 32, 2 repeats, 1 thread")
     args = p.parse_args(argv)
-    args.only = [s.strip() for s in args.only.split(",") if s.strip()]
-    bad = [s for s in args.only if s not in KINDS]
-    if bad:
-        p.error(f"--only: unknown implementation(s) {bad}; valid: {', '.join(KINDS)}")
+    harness.parse_only(p, args, KINDS)
     if args.quick:
         args.synthetic, args.samples, args.repeats, args.batch_size = True, 64, 2, 32
         args.profile_samples = min(args.profile_samples, 32)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from itertools import pairwise
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -65,13 +64,8 @@ def epoch_flops(layers: Sequence[Mapping[str, Any]], samples: int) -> float:
     return training_flops_per_sample(layers) * samples
 
 
-def dense_step_shapes(batch: int, sizes: Sequence[int]) -> list[Shape]:
-    """``step_shapes`` of a dense net ``sizes = [n_in, h1, ..., n_out]``."""
-    return step_shapes([{"type": "dense", "input_shape": [a], "units": b} for a, b in pairwise(sizes)], batch)
 
 
-def dense_epoch_flops(n_samples: int, sizes: Sequence[int]) -> float:
-    return gemm_flops(dense_step_shapes(1, sizes)) * n_samples
 
 
 LAYOUTS = ("nn", "tn", "nt")  # which operand BLAS gets as a transposed view: neither, A (x.T @ dz), B (dz @ W.T)
@@ -155,8 +149,6 @@ def best_thread_rate(shapes: Sequence[Shape], max_threads: int, **kw: Any) -> di
             "rate_by_threads": {str(t): r for t, r in rates.items()}}
 
 
-def floor_seconds(flops: float, rate: float) -> float:
-    return flops / rate
 
 
 def theoretical_peak(flags: Iterable[str], mhz: float, cores: int, vendor: str = "",

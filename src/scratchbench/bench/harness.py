@@ -14,6 +14,7 @@ averages seen before, during (each second) and after it, and is flagged when one
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -31,6 +32,22 @@ from .stats import alternated, load_flagged, summary
 
 class WorkerError(RuntimeError):
     pass
+
+
+def add_common_options(p: argparse.ArgumentParser, kinds: Sequence[str], quick_help: str) -> None:
+    """The options every benchmark takes: ``--only``, ``--synthetic``, ``--quick`` and ``--out-dir``."""
+    p.add_argument("--only", default=",".join(kinds), help=f"comma list of {','.join(kinds)} (default all)")
+    p.add_argument("--synthetic", action="store_true", help="random data instead of MNIST")
+    p.add_argument("--quick", action="store_true", help=f"tests: {quick_help}")
+    p.add_argument("--out-dir", type=Path, default=None, help="output folder (default reports/bench)")
+
+
+def parse_only(p: argparse.ArgumentParser, args: argparse.Namespace, kinds: Sequence[str]) -> None:
+    """``--only a,b`` -> ``args.only = ["a", "b"]``; an unknown name is a usage error listing the valid ones."""
+    args.only = [s.strip() for s in args.only.split(",") if s.strip()]
+    bad = [s for s in args.only if s not in kinds]
+    if bad:
+        p.error(f"--only: unknown implementation(s) {bad}; valid: {', '.join(kinds)}")
 
 
 def pinned_cpus(threads: int) -> list[int]:

@@ -17,7 +17,6 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any, Sequence
 
 from ..paths import reports_dir
@@ -58,16 +57,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128])
     p.add_argument("--threads", type=int, nargs="+", default=None, help="thread counts (default: 1 and all cores)")
     p.add_argument("--pybrain-images", type=int, default=500, help="images per PyBrain epoch (default 500)")
-    p.add_argument("--only", default=",".join(KINDS),
-                   help=f"comma list of implementations (default all: {','.join(KINDS)})")
-    p.add_argument("--synthetic", action="store_true", help="random data instead of MNIST")
-    p.add_argument("--quick", action="store_true", help="tests: synthetic, 512 images, 2 repeats, 1 thread, tiny floor")
-    p.add_argument("--out-dir", type=Path, default=None, help="output folder (default reports/bench)")
+    harness.add_common_options(p, KINDS, "synthetic, 512 images, 2 repeats, 1 thread, tiny floor")
     args = p.parse_args(argv)
-    args.only = [s.strip() for s in args.only.split(",") if s.strip()]
-    bad = [s for s in args.only if s not in KINDS]
-    if bad:
-        p.error(f"--only: unknown implementation(s) {bad}; valid: {', '.join(KINDS)}")
+    harness.parse_only(p, args, KINDS)
     if args.quick:
         args.synthetic, args.samples, args.repeats, args.pybrain_images = True, 512, 2, 50
         args.threads = args.threads or [1]

@@ -41,16 +41,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--widths", type=int, nargs="+", default=WIDTHS)
     p.add_argument("--threads", type=int, nargs="+", default=None,
                    help="thread counts (default 1 and 2, within the cores available)")
-    p.add_argument("--only", default=",".join(KINDS), help=f"comma list of {','.join(KINDS)} (default all)")
-    p.add_argument("--synthetic", action="store_true", help="random data instead of MNIST")
-    p.add_argument("--quick", action="store_true",
-                   help="tests: synthetic, 256 images, 2 batch sizes, 2 widths, 2 repeats, 1 thread")
-    p.add_argument("--out-dir", type=Path, default=None, help="output folder (default reports/bench)")
+    harness.add_common_options(p, KINDS, "synthetic, 256 images, 2 batch sizes, 2 widths, 2 repeats, 1 thread")
     args = p.parse_args(argv)
-    args.only = [s.strip() for s in args.only.split(",") if s.strip()]
-    bad = [s for s in args.only if s not in KINDS]
-    if bad:
-        p.error(f"--only: unknown implementation(s) {bad}; valid: {', '.join(KINDS)}")
+    harness.parse_only(p, args, KINDS)
     if args.quick:
         args.synthetic, args.samples, args.repeats = True, 256, 2
         args.batch_sizes, args.widths, args.threads = args.batch_sizes[:2], args.widths[:2], args.threads or [1]
