@@ -48,8 +48,7 @@ TWIN_CASES = {
         optimizer={"name": "adam", "learning_rate": 0.01}, train={"batch_size": 32}),
     "mse-half-sigmoid-r5-targets": dict(
         model={"layers": [{"units": 8, "activation": "sigmoid"}, {"units": 3, "activation": "sigmoid"}],
-               "loss": "mse_half",
-               "target_on": 0.99, "target_off": 0.01, "bias": False},
+               "loss": "mse_half", "target_on": 0.99, "target_off": 0.01, "bias": False},
         optimizer={"name": "sgd", "learning_rate": 0.5}, train={"batch_size": 16}),
     "float64-adam": dict(model={"dtype": "float64"}, optimizer={"name": "adam", "learning_rate": 0.01}),
     "sse-full-batch": dict(
