@@ -12,14 +12,18 @@ from scratchbench.paths import project_root
 
 
 def test_quick_cnn_writes_the_contract_keys_and_times_another_revision(tmp_path, capsys):
-    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=project_root(), capture_output=True, text=True, check=True).stdout.strip()
+    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=project_root(), capture_output=True, text=True,
+                         check=True).stdout.strip()
     assert cnn.main(["--quick", "--only", "numpy,floor", "--engine-commit", "HEAD", "--out-dir", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "cnn_threads1.json").read_text())
-    assert {"numpy", "keras", "keras_tuned", "floor", "floor_square_gemm", f"numpy@{rev}", "stats", "profile", "meta"} <= set(result)
+    assert {"numpy", "keras", "keras_tuned", "floor", "floor_square_gemm", f"numpy@{rev}",
+            "stats", "profile", "meta"} <= set(result)
     assert result["keras"] is None and result["keras_tuned"] is None  # not run with --only numpy,floor
     assert result["numpy"] > 0 and result["floor"] > 0 and result[f"numpy@{rev}"] > 0
     m = result["meta"]
-    assert m["engine_commit"]["label"] == f"numpy@{rev}" and m["engine_commit"]["given"] == "HEAD" and "numpy_over_engine_commit" in m["ratios"]
+    assert m["engine_commit"]["label"] == f"numpy@{rev}"
+    assert m["engine_commit"]["given"] == "HEAD"
+    assert "numpy_over_engine_commit" in m["ratios"]
     from scratchbench.bench.readme import cnn_table
 
     result["_file"] = "cnn_threads1.json"
@@ -49,14 +53,16 @@ def test_timed_epochs_run_uninstrumented(monkeypatch):
     seen = []
     monkeypatch.setattr(conv, "_gemm", lambda *a, **k: seen.append(1) or steps_before["_gemm"](*a, **k))
     wall, _ = runner.epoch()
-    assert wall > 0 and seen and all("forward" not in vars(layer) for layer in runner.impl.net.layers)  # no per-layer wrappers
+    # no per-layer wrappers
+    assert wall > 0 and seen and all("forward" not in vars(layer) for layer in runner.impl.net.layers)
     monkeypatch.undo()
     prof = runner.profile(32)
     assert {name: getattr(conv, name) for name in conv._STEPS} == steps_before  # the hook is off again
     assert prof["conv_internals_seconds_per_epoch"]["conv.gemm"] > 0 and prof["epoch_cpu_seconds_mean"] > 0
 
 
-@pytest.mark.parametrize("argv,match", [(["--only", "torch"], "unknown implementation"), (["--samples", "0"], "samples")])
+@pytest.mark.parametrize("argv,match",
+                         [(["--only", "torch"], "unknown implementation"), (["--samples", "0"], "samples")])
 def test_bench_cnn_rejects_bad_options(argv, match, capsys):
     with pytest.raises(SystemExit):
         cnn.parse_args(argv)

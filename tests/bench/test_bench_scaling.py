@@ -16,5 +16,6 @@ def test_quick_scaling_writes_fits_and_a_figure(tmp_path):
     assert set(data["medians"]["threads_1"]["numpy"]) == set(keys)
     fit = data["fits"]["threads_1"]["numpy"]
     assert fit["seconds_per_step"] >= 0 and fit["n_points"] == 4 and len(fit["predicted"]) == 4
-    assert data["meta"]["host"]["cpu"] and data["meta"]["fit"].startswith("non-negative least squares on relative errors")
+    assert data["meta"]["host"]["cpu"]
+    assert data["meta"]["fit"].startswith("non-negative least squares on relative errors")
     assert (tmp_path / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 from scratchbench.bench import cnn, mlp
-from scratchbench.bench.floor import LAYOUTS, _operands, gemm_flops, layer_gemm, measure_gemm_rate, step_shapes, theoretical_peak, training_flops_per_sample
+from scratchbench.bench.floor import (
+    LAYOUTS,
+    _operands,
+    gemm_flops,
+    layer_gemm,
+    measure_gemm_rate,
+    step_shapes,
+    theoretical_peak,
+    training_flops_per_sample,
+)
 from scratchbench.models.arch import macs_per_sample
 from scratchbench.scratch.architecture import normalize_layers
 
@@ -22,7 +31,8 @@ def test_mlp_floor_flops_match_a_hand_count():
     assert training_flops_per_sample(layers) == hand
     assert macs_per_sample(layers) == 784 * 100 + 100 * 10  # the architecture's count, which the floor's shapes share
     assert sum(math.prod(g) for g in map(layer_gemm, layers) if g) == macs_per_sample(layers)
-    assert step_shapes(layers, 128) == [(128, 784, 100), (784, 128, 100), (128, 100, 10), (100, 128, 10), (128, 10, 100)]
+    assert step_shapes(layers, 128) == [(128, 784, 100), (784, 128, 100), (128, 100, 10), (100, 128, 10),
+                                        (128, 10, 100)]
 
 
 def test_r7_cnn_floor_flops_match_a_hand_count():
@@ -69,6 +79,8 @@ def test_scaling_fit_recovers_overhead_and_rate():
     from scratchbench.bench.scaling import fit_cost
 
     steps, gflop = [10, 20, 40, 80], [1.0, 1.0, 4.0, 2.0]
-    secs = [2e-3 * s + g / 50.0 for s, g in zip(steps, gflop)]
+    secs = [2e-3 * s + g / 50.0 for s, g in zip(steps, gflop, strict=True)]
     fit = fit_cost(steps, gflop, secs)
-    assert fit["seconds_per_step"] == pytest.approx(2e-3) and fit["gflops"] == pytest.approx(50.0) and fit["r2"] == pytest.approx(1.0)
+    assert fit["seconds_per_step"] == pytest.approx(2e-3)
+    assert fit["gflops"] == pytest.approx(50.0)
+    assert fit["r2"] == pytest.approx(1.0)

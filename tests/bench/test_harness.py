@@ -12,10 +12,12 @@ from scratchbench.bench import harness, mlp
 def test_a_competitor_that_cannot_run_is_recorded_and_the_rest_still_run():
     cfg = mlp.compose_model()
     cfg["optimizer"] = {"name": "adam", "learning_rate": 0.001}  # PyBrain has no Adam
-    base = {"cfg": cfg, "batch": 32, "data": {"source": "synthetic", "samples": 64, "input": "flat", "seed": 0}, "slice": 16}
+    base = {"cfg": cfg, "batch": 32, "data": {"source": "synthetic", "samples": 64, "input": "flat", "seed": 0},
+            "slice": 16}
     workers = harness.start_workers({"numpy": ("numpy", None), "pybrain": ("pybrain", None)}, 1, log=lambda _: None)
     try:
-        out = harness.measure(workers, [("batch_32", base, ["numpy", "pybrain"])], 1, 3, harness.make_setting_fn(True, mlp.REGISTRY),
+        out = harness.measure(workers, [("batch_32", base, ["numpy", "pybrain"])], 1, 3,
+                              harness.make_setting_fn(True, mlp.REGISTRY),
                               log=lambda _: None)
     finally:
         harness.close_all(workers)

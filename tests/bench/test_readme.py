@@ -26,7 +26,8 @@ def test_generator_on_a_quick_json(quick_mlp, tmp_path):
     bench.mkdir()
     shutil.copy(out / "mlp_threads1.json", bench)
     md = tmp_path / "README.md"
-    md.write_text("intro\n<!-- bench-mlp:start -->\nold 9.999\n<!-- bench-mlp:end -->\n<!-- bench-cnn:start -->\n<!-- bench-cnn:end -->\n"
+    md.write_text("intro\n<!-- bench-mlp:start -->\nold 9.999\n<!-- bench-mlp:end -->\n"
+                  "<!-- bench-cnn:start -->\n<!-- bench-cnn:end -->\n"
                   "<!-- bench-scaling:start -->\n<!-- bench-scaling:end -->\noutro\n")
     assert readme.main(["--bench-dir", str(bench), "--readme", str(md)]) == 0
     text = md.read_text()

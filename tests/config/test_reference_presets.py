@@ -75,7 +75,8 @@ def test_r8_leaky_relu_slope_is_the_tutorials():
 
 
 def test_r11_has_the_three_runs():
-    written, intended, course = (preset(n)["model"] for n in ("r11_cat_tanh", "r11_cat_tanh_intended", "r11_cat_course"))
+    written, intended, course = (preset(n)["model"] for n in ("r11_cat_tanh", "r11_cat_tanh_intended",
+                                                              "r11_cat_course"))
     assert written["hidden_activation"] == "tanh_sigmoid_grad" and intended["hidden_activation"] == "tanh"
     for m in (written, intended):
         assert m["init"] == {"name": "randn", "scale": 0.01, "layout": "out_in"} and m["rng"] == "legacy"

@@ -197,7 +197,8 @@ def test_parallel_fetch_over_http(mirror_dir: Path, tmp_path: Path, http_server)
         shutil.copy(mirror_dir / rel, served / rel)
     url = http_server(served)
     got = F.fetch_dataset("fruits360", mirror=url, dest_dir=tmp_path / "ok", upstream=False, only=wanted, workers=4)
-    assert len(got) == 24 and all(F.sha256_file(p) == r.sha256 for p, r in zip(got, files("fruits360")[:24]))
+    assert len(got) == 24
+    assert all(F.sha256_file(p) == r.sha256 for p, r in zip(got, files("fruits360")[:24], strict=True))
     # one corrupt file on the server: one FetchError naming it, no partial or corrupt file on disk
     bad = wanted[13]
     (served / bad).write_bytes(b"\xff\xd8 not the right jpeg")

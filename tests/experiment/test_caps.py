@@ -20,8 +20,9 @@ def _cfg(*overrides: str) -> dict:
 def test_full_batch_runs_are_capped_by_max_iterations() -> None:
     cfg, _ = apply_caps(_cfg("experiment=r11_cat_tanh", "profile=quick", "profile.max_iterations=300"))
     epochs, rec = epoch_cap(cfg, 209)
-    assert epochs == 300 and {k: rec[k] for k in ("train.epochs_requested", "train.epochs_effective", "train.epochs_capped",
-                                                  "train.epochs_cap_source")} == {
+    assert epochs == 300
+    assert {k: rec[k] for k in ("train.epochs_requested", "train.epochs_effective", "train.epochs_capped",
+                                "train.epochs_cap_source")} == {
         "train.epochs_requested": 3000, "train.epochs_effective": 300, "train.epochs_capped": True,
         "train.epochs_cap_source": "profile.max_iterations"}
     assert 0 < rec["train.predicted_fit_seconds"] < 10  # the quick profile's costs price every run
@@ -44,7 +45,8 @@ def test_work_budget_caps_expensive_runs_and_spares_cheap_ones() -> None:
 
 
 def test_tiny_tables_get_more_epochs_big_sets_few() -> None:
-    cfg, _ = apply_caps(_cfg("experiment=r4_xor", "profile=quick", "profile.max_epochs=2", "profile.max_sample_passes=20000"))
+    cfg, _ = apply_caps(_cfg("experiment=r4_xor", "profile=quick", "profile.max_epochs=2",
+                             "profile.max_sample_passes=20000"))
     assert epoch_cap(cfg, 4)[0] == 1000  # 20000 passes // 4 rows > the preset's 1000 epochs
     cfg, _ = apply_caps(_cfg("experiment=r12_mnist_mse", "profile=quick", "profile.max_epochs=2",
                              "profile.max_sample_passes=20000", "profile.max_fit_seconds=null"))
@@ -61,5 +63,6 @@ def test_pybrain_default_mnist_cap_is_recorded_with_its_source() -> None:
     cfg, rec = apply_caps(_cfg("experiment=r12_mnist_mse", "model=pybrain", "profile=full"))
     assert cfg["train"]["max_train_samples"] == 3000
     assert rec["train.max_train_samples_effective"] == 3000 and rec["sample_cap_source"] == "model.sample_caps.mnist"
-    cfg, rec = apply_caps(_cfg("experiment=r12_mnist_mse", "model=pybrain", "profile=full", "train.max_train_samples=500"))
+    cfg, rec = apply_caps(_cfg("experiment=r12_mnist_mse", "model=pybrain", "profile=full",
+                               "train.max_train_samples=500"))
     assert cfg["train"]["max_train_samples"] == 500 and rec["sample_cap_source"] == "train"

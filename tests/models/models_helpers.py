@@ -49,7 +49,8 @@ BASE_CFG = {
         "target_off": 0.0,
     },
     "optimizer": {"name": "sgd", "learning_rate": 0.1, "momentum": 0.0},
-    "train": {"epochs": 5, "batch_size": 16, "shuffle": True, "max_train_samples": None, "early_stopping_patience": None},
+    "train": {"epochs": 5, "batch_size": 16, "shuffle": True, "max_train_samples": None,
+              "early_stopping_patience": None},
 }
 
 

@@ -85,7 +85,8 @@ def test_cap_is_seeded_recorded_and_keeps_order():
     assert not np.array_equal(a.train.x, c.train.x)
     assert np.all(np.diff(a.train.x[:, 0]) > 0)
     np.testing.assert_array_equal(a.train.y, fs.y_train[a.train.x[:, 0].astype(int)])
-    assert a.info == {**a.info, "train_samples": 10, "train_samples_available": 100, "max_train_samples": 10, "train_capped": True}
+    assert a.info == {**a.info, "train_samples": 10, "train_samples_available": 100, "max_train_samples": 10,
+                      "train_capped": True}
     big = adapter.prepare(fs, "flat", {"model": {}, "train": {"max_train_samples": 1000}})
     assert big.info["train_samples"] == 100 and big.info["train_capped"] is False
     with pytest.raises(ValueError, match="train.max_train_samples"):

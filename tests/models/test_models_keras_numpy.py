@@ -47,8 +47,8 @@ TWIN_CASES = {
                           {"units": 3, "activation": "softmax"}]},
         optimizer={"name": "adam", "learning_rate": 0.01}, train={"batch_size": 32}),
     "mse-half-sigmoid-r5-targets": dict(
-        model={"layers": [{"units": 8, "activation": "sigmoid"}, {"units": 3, "activation": "sigmoid"}], "loss": "mse_half",
-               "target_on": 0.99, "target_off": 0.01, "bias": False},
+        model={"layers": [{"units": 8, "activation": "sigmoid"}, {"units": 3, "activation": "sigmoid"}],
+               "loss": "mse_half", "target_on": 0.99, "target_off": 0.01, "bias": False},
         optimizer={"name": "sgd", "learning_rate": 0.5}, train={"batch_size": 16}),
     "float64-adam": dict(model={"dtype": "float64"}, optimizer={"name": "adam", "learning_rate": 0.01}),
     "sse-full-batch": dict(
@@ -68,7 +68,7 @@ def test_keras_mlp_twin_follows_numpy_step_for_step(tf, three_blobs, case, tmp_p
     assert k_hist[0].loss == pytest.approx(np_hist[0].loss, rel=2e-5)
     np.testing.assert_allclose([h.loss for h in k_hist], [h.loss for h in np_hist], rtol=1e-4)
     np.testing.assert_allclose([h.train_accuracy for h in k_hist], [h.train_accuracy for h in np_hist], atol=1e-6)
-    for a, b in zip(k_impl.model.get_weights(), np_impl.net.get_weights()):
+    for a, b in zip(k_impl.model.get_weights(), np_impl.net.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, atol=2e-5)
     assert k_impl.n_params() == np_impl.n_params()
     if case.startswith(("mse-half", "sse")):  # custom loss class survives a save/load round trip
@@ -102,7 +102,8 @@ def test_keras_same_seed_same_metrics(tf, three_blobs):
     cfg = make_cfg(optimizer={"name": "adam", "learning_rate": 0.01}, train={"epochs": 3, "batch_size": 32})
     _, a = _run("keras_mlp", cfg, spec, train, test)
     _, b = _run("keras_mlp", cfg, spec, train, test)
-    assert [(h.loss, h.train_accuracy, h.val_accuracy) for h in a] == [(h.loss, h.train_accuracy, h.val_accuracy) for h in b]
+    assert [(h.loss, h.train_accuracy, h.val_accuracy) for h in a] == [
+        (h.loss, h.train_accuracy, h.val_accuracy) for h in b]
     _, c = _run("keras_mlp", {**cfg, "seed": cfg["seed"] + 1}, spec, train, test)
     assert [h.loss for h in c] != [h.loss for h in a]
 

@@ -35,6 +35,7 @@ def test_measure_sklearn(three_blobs):
     assert res.peak_memory_mb >= res.start_memory_mb * 0.5
     assert res.test_accuracy == np.mean(impl.predict(test.x) == test.y)
     m = res.metrics()
-    assert set(m) == {"test_accuracy", "fit_seconds", "inference_samples_per_second", "peak_memory_mb", "n_params", "train_samples"}
+    assert set(m) == {"test_accuracy", "fit_seconds", "inference_samples_per_second", "peak_memory_mb", "n_params",
+                      "train_samples"}
     assert m["train_samples"] == len(train.y) and m["n_params"] == impl.n_params()
     assert res.threads and all(v >= 1 for v in res.threads.values())

@@ -75,7 +75,8 @@ def test_partial_softmax_fixed():
     np.testing.assert_allclose(out[2:].sum(), 1.0)
 
 
-@pytest.mark.parametrize(("variant", "lr", "momentum"), [("sigmoid", 0.3, 0.5), ("tanh", 0.1, 0.0), ("softmax", 0.1, 0.0)])
+@pytest.mark.parametrize(("variant", "lr", "momentum"),
+                         [("sigmoid", 0.3, 0.5), ("tanh", 0.1, 0.0), ("softmax", 0.1, 0.0)])
 def test_quickstart_xor_variants(variant, lr, momentum):
     from scratchbench.models.pybrain_net import quickstart_xor
 
@@ -131,7 +132,8 @@ def test_pybrain_beats_chance_and_is_deterministic(three_blobs):
 def test_pybrain_binary_sigmoid_full_batch(two_blobs, tmp_path):
     spec, train, test = two_blobs
     cfg = make_cfg(
-        model={"layers": [{"units": 5, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}], "loss": "binary_crossentropy"},
+        model={"layers": [{"units": 5, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}],
+               "loss": "binary_crossentropy"},
         optimizer={"learning_rate": 0.01},
         train={"epochs": 30, "batch_size": None},
     )
@@ -176,7 +178,8 @@ def test_pybrain_rejects_conv_and_adam(three_blobs):
 def test_quickstart_cli(capsys):
     from scratchbench.models.pybrain_net import main
 
-    assert main(["--variant", "tanh", "--learning-rate", "0.1", "--epochs", "300", "--no-convergence", "--seed", "1"]) == 0
+    assert main(["--variant", "tanh", "--learning-rate", "0.1", "--epochs", "300", "--no-convergence",
+                 "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert "epochs: 300" in out and "(1, 1) -> [" in out
     with pytest.raises(SystemExit):

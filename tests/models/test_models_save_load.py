@@ -22,7 +22,8 @@ pytestmark = pytest.mark.integration  # TensorFlow and PyBrain start-up, six MLf
 
 IMAGE_LAYERS = [{"type": "conv2d", "filters": 2, "kernel_size": 3, "activation": "relu"},
                 {"type": "flatten"}, {"type": "dense", "units": 2, "activation": "softmax"}]
-DENSE_SIGMOID = [{"type": "dense", "units": 5, "activation": "tanh"}, {"type": "dense", "units": 1, "activation": "sigmoid"}]
+DENSE_SIGMOID = [{"type": "dense", "units": 5, "activation": "tanh"},
+                 {"type": "dense", "units": 1, "activation": "sigmoid"}]
 
 
 def data(image: bool):

@@ -15,7 +15,9 @@ def _fit(spec, train, test, cfg):
     return impl, impl.fit(train, test)
 
 
-@pytest.mark.parametrize("opt", [{"name": "sgd", "learning_rate": 0.1}, {"name": "momentum", "learning_rate": 0.05, "momentum": 0.9},
+@pytest.mark.parametrize("opt",
+                         [{"name": "sgd", "learning_rate": 0.1},
+                          {"name": "momentum", "learning_rate": 0.05, "momentum": 0.9},
                                  {"name": "adam", "learning_rate": 0.01}])
 def test_sklearn_beats_chance_per_epoch_history(three_blobs, opt):
     spec, train, test = three_blobs
@@ -44,7 +46,8 @@ def test_sklearn_same_seed_same_metrics_and_binary(two_blobs):
 
 def test_sklearn_rejects_conv_before_training(three_blobs):
     spec, _, _ = three_blobs
-    cfg = make_cfg(model={"layers": [{"type": "conv2d", "filters": 2, "kernel_size": 3}, {"units": 3, "activation": "softmax"}]})
+    cfg = make_cfg(model={"layers": [{"type": "conv2d", "filters": 2, "kernel_size": 3},
+                                     {"units": 3, "activation": "softmax"}]})
     impl = get_implementation("sklearn_mlp")
     with pytest.raises(ValueError, match=r"sklearn_mlp: model.layers\[0\] has type 'conv2d'"):
         impl.build(cfg, spec)

@@ -50,7 +50,7 @@ def _md_row(md: str, section: str, label: str) -> list[str]:
     header = next(line for line in body.splitlines() if line.startswith("| Implementation"))
     cols = [c.strip() for c in header.strip("|").split("|")]
     row = next(line for line in body.splitlines() if line.startswith(f"| {label}"))
-    return dict(zip(cols, [c.strip().strip("*") for c in row.strip("|").split("|")]))
+    return dict(zip(cols, [c.strip().strip("*") for c in row.strip("|").split("|")], strict=True))
 
 
 def test_output_files_written(built):
@@ -88,7 +88,7 @@ def test_markdown_table_values_match_runs(built, store):
     # the fastest fit on moons is bold
     fits = {"numpy": mean_fit, "sklearn": sk["fit_seconds"]}
     fastest = min(fits, key=fits.get)
-    line = next(l for l in md.splitlines() if l.startswith(f"| {fastest}_mlp (r10_moons)"))
+    line = next(ln for ln in md.splitlines() if ln.startswith(f"| {fastest}_mlp (r10_moons)"))
     assert line.split("|")[3].strip().startswith("**")
 
 

@@ -62,7 +62,8 @@ def test_a_new_unset_option_or_the_class_path_does_not_split_a_configuration():
 
     tags = {"experiment": "r10_moons", "dataset": "moons", "implementation": "numpy_mlp", "profile": "quick"}
     old = RunRecord("a", "e", 0, "FINISHED", tags, {"model.loss": "mse", "seed": "0"}, {})
-    new = RunRecord("b", "e", 0, "FINISHED", tags, {"model.loss": "mse", "model.alpha": "None", "seed": "1",
-                                                     "model.implementation": "scratchbench.models.numpy_net:NumpyMLP"}, {})
+    new = RunRecord("b", "e", 0, "FINISHED", tags,
+                    {"model.loss": "mse", "model.alpha": "None", "seed": "1",
+                     "model.implementation": "scratchbench.models.numpy_net:NumpyMLP"}, {})
     other = RunRecord("c", "e", 0, "FINISHED", tags, {"model.loss": "mse", "model.alpha": "0.2"}, {})
     assert old.config_key == new.config_key != other.config_key

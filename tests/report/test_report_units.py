@@ -59,7 +59,8 @@ def test_aggregate_and_grouping_over_seeds():
 
 
 def test_differing_configs_get_their_own_labelled_rows():
-    groups = group_runs([_run("a", "numpy_mlp", "0", 0.8, 1.0, lr="0.1"), _run("b", "numpy_mlp", "0", 0.9, 1.0, lr="0.5")])
+    groups = group_runs([_run("a", "numpy_mlp", "0", 0.8, 1.0, lr="0.1"),
+                         _run("b", "numpy_mlp", "0", 0.9, 1.0, lr="0.5")])
     assert sorted(g.label for g in groups) == ["numpy_mlp (r10_moons, learning_rate=0.1)",
                                                "numpy_mlp (r10_moons, learning_rate=0.5)"]
 
@@ -111,5 +112,6 @@ def test_report_cli_drops_only_the_tf_retracing_notice() -> None:
     def record(msg: str) -> logging.LogRecord:
         return logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, msg, None, None)
 
-    assert not _not_retracing_notice(record("5 out of the last 37 calls to <function f> triggered tf.function retracing."))
+    assert not _not_retracing_notice(
+        record("5 out of the last 37 calls to <function f> triggered tf.function retracing."))
     assert _not_retracing_notice(record("Model was constructed with shape (None, 2)"))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from scratchbench.report.collect import Aggregate, RunRecord
 from scratchbench.report.reproduction import (DIFFERS, NOT_COMPARABLE, REPRODUCED, Check, build_reproduction,
                                               judge, load_checks, reproduction_markdown)
@@ -27,14 +25,16 @@ def test_within_at_most_and_expected_failures():
     assert verdict == DIFFERS and why.startswith("stuck on the plateau") and "0.5" in why
     assert judge(_check(value=0.45, compare="at_most", tolerance=0.0), "numpy_mlp", _agg(0.30))[0] == REPRODUCED
     assert judge(_check(value=0.45, compare="at_most", tolerance=0.0), "numpy_mlp", _agg(0.46))[0] == DIFFERS
-    failure = _check(metric="final_loss", value=0.644, tolerance=0.002, source="expected failure of the tutorial's code")
+    failure = _check(metric="final_loss", value=0.644, tolerance=0.002,
+                     source="expected failure of the tutorial's code")
     assert judge(failure, "numpy_mlp", _agg(0.6435)) == (REPRODUCED, "fails the way the tutorial's code fails")
 
 
 def test_not_comparable_names_why():
     assert judge(_check(compare="none", value=None, reason="no published figure"), "numpy_mlp", _agg(0.9)) == \
         (NOT_COMPARABLE, "no published figure")
-    verdict, why = judge(_check(implementations=("numpy_mlp",), reason="draws its own weights"), "sklearn_mlp", _agg(0.9))
+    verdict, why = judge(_check(implementations=("numpy_mlp",), reason="draws its own weights"), "sklearn_mlp",
+                         _agg(0.9))
     assert (verdict, why) == (NOT_COMPARABLE, "draws its own weights")
     verdict, why = judge(_check(), "numpy_mlp", _agg(0.5), caps="3 of 30 epochs", profile="quick")
     assert verdict == "not comparable (quick)" and "3 of 30 epochs" in why  # a capped run never looks failed
@@ -51,7 +51,8 @@ def test_rows_per_implementation_and_capped_runs():
     rows = build_reproduction([_rec("keras_mlp", 0.95), _rec("pybrain", 0.6, **{
         "train.max_train_samples_effective": "300", "data.train_samples_available": "900",
         "sample_cap_source": "model.sample_caps.moons"})], [check])
-    assert [(r.implementation, r.verdict) for r in rows] == [("keras_mlp", REPRODUCED), ("pybrain", "not comparable (quick)")]
+    assert [(r.implementation, r.verdict) for r in rows] == [("keras_mlp", REPRODUCED),
+                                                             ("pybrain", "not comparable (quick)")]
     assert "300 of 900 training samples (model.sample_caps.moons cap)" in rows[1].why
     md = reproduction_markdown(rows)
     assert "| Verdict |" in md and "**reproduced**" in md and "**not comparable (quick)**" in md

@@ -62,7 +62,8 @@ def train_cli(root: Path, *args: str, timeout: float = 240, check: bool = True) 
     proc = subprocess.run([sys.executable, "-m", "scratchbench.train", *args], cwd=root, env=env,
                           capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
-        raise AssertionError(f"train exited {proc.returncode}\nSTDOUT:\n{proc.stdout[-4000:]}\nSTDERR:\n{proc.stderr[-4000:]}")
+        raise AssertionError(f"train exited {proc.returncode}\nSTDOUT:\n{proc.stdout[-4000:]}\n"
+                             f"STDERR:\n{proc.stderr[-4000:]}")
     return proc
 
 

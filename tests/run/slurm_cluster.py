@@ -124,7 +124,8 @@ class SlurmCluster:
 
     def log(self, name: str) -> str:
         texts = [f.read_text(errors="replace")[-1500:] for f in
-                 (self.root / f"{name}.out", self.root / f"{name}.log", self.root / "munge" / "munged.log") if f.is_file()]
+                 (self.root / f"{name}.out", self.root / f"{name}.log",
+                  self.root / "munge" / "munged.log") if f.is_file()]
         return "\n".join(texts)
 
     def stop(self) -> None:

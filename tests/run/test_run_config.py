@@ -22,8 +22,10 @@ PRESETS = {
     "r12_mnist_mse": ("R12", "mnist", "numpy_mlp"),
     "r10_moons_notebook": ("R10", "moons", "numpy_mlp"),  # the notebook's wider network (variant)
     # variants where what the text wrote, meant or printed part ways
-    "r1_single_neuron_outputs": ("R1", "r1_table", "numpy_mlp"), "r5_mnist_perceptron_book": ("R5", "mnist", "numpy_mlp"),
-    "r6_fruits_hue_backprop": ("R6", "fruits360", "numpy_mlp"), "r11_cat_tanh_intended": ("R11", "catvnoncat", "numpy_mlp"),
+    "r1_single_neuron_outputs": ("R1", "r1_table", "numpy_mlp"),
+    "r5_mnist_perceptron_book": ("R5", "mnist", "numpy_mlp"),
+    "r6_fruits_hue_backprop": ("R6", "fruits360", "numpy_mlp"),
+    "r11_cat_tanh_intended": ("R11", "catvnoncat", "numpy_mlp"),
     "r11_cat_course": ("R11", "catvnoncat", "numpy_mlp"),
 }
 
@@ -52,7 +54,8 @@ def test_every_preset_composes_validates_and_stores_its_published_figure(name: s
 
 def test_preset_specifics_match_the_reference_text() -> None:
     r11 = validate(compose_run(["experiment=r11_cat_tanh"], root=REPO))
-    assert r11["model"]["layers_dims"] == [12288, 20, 7, 5, 1] and r11["model"]["hidden_activation"] == "tanh_sigmoid_grad"
+    assert r11["model"]["layers_dims"] == [12288, 20, 7, 5, 1]
+    assert r11["model"]["hidden_activation"] == "tanh_sigmoid_grad"
     assert (r11["optimizer"]["learning_rate"], r11["train"]["epochs"], r11["seed"]) == (0.0075, 3000, 1)
     r1 = validate(compose_run(["experiment=r1_single_neuron"], root=REPO))
     assert r1["experiment"]["probes"][0]["metric"] == "new_input_prediction"
@@ -72,9 +75,11 @@ def test_cli_model_override_beats_the_presets_override() -> None:
 
 
 @pytest.mark.parametrize("override,expect", [
-    ("model.loss=hinge", "expected one of [binary_crossentropy, categorical_crossentropy, mse, mse_half, sse, sse_plain]"),
+    ("model.loss=hinge",
+     "expected one of [binary_crossentropy, categorical_crossentropy, mse, mse_half, sse, sse_plain]"),
     ("optimizer.name=rmsprop", "expected one of [sgd, momentum, adam, shrink_on_miss]"),
-    ("model.layers=[{units:3,activation:swish}]", "sigmoid, tanh, tanh_sigmoid_grad, relu, leaky_relu, softmax, linear"),
+    ("model.layers=[{units:3,activation:swish}]",
+     "sigmoid, tanh, tanh_sigmoid_grad, relu, leaky_relu, softmax, linear"),
     ("+model.colour=red", "Key 'colour' not in 'ModelConfig'"),
 ])
 def test_wrong_values_fail_naming_key_and_valid_choices(override: str, expect: str) -> None:
@@ -103,7 +108,8 @@ def test_params_yaml_is_the_composition_of_conf(tmp_path: Path) -> None:
     out = compose_params(root=REPO, out=tmp_path / "params.yaml")
     composed = yaml.safe_load(out.read_text())
     committed = yaml.safe_load((REPO / "params.yaml").read_text())
-    assert composed == committed, "params.yaml drifted from conf/: edit conf/ and run `python -m scratchbench.config.compose`"
+    assert composed == committed, (
+        "params.yaml drifted from conf/: edit conf/ and run `python -m scratchbench.config.compose`")
     assert {"fetch", "featurize", "train_matrix", "profile", "model"} <= set(committed)
 
 

@@ -68,7 +68,8 @@ def test_readme_dvc_exp_run_commands(tmp_path: Path, template_store: Path) -> No
     assert "experiment" in dvc_ran(first) and "featurize@catvnoncat" in dvc_ran(first), first
     experiment, model = (a.split("=")[1] for a in one_run if a.startswith(("experiment=", "model=")))
     (run,) = [r for r in all_runs(client_for(repo)) if r.data.tags.get("dvc_stage") == "experiment"]
-    assert (run.data.tags["experiment"], run.data.tags["implementation"], run.info.status) == (experiment, model, "FINISHED")
+    assert (run.data.tags["experiment"], run.data.tags["implementation"], run.info.status) == (
+        experiment, model, "FINISHED")
     assert run.data.params["train.epochs_effective"] == "20"  # the clone's quick profile
 
     # README: `dvc exp run -S profile=full` (the whole pipeline, small matrix)

@@ -20,7 +20,8 @@ def _verdicts(root: Path, presets: list[str]) -> dict[tuple[str, str], tuple[str
     return {(r.preset, r.metric): (r.verdict, r.why) for r in build_reproduction(runs, checks)}
 
 
-@pytest.mark.parametrize("preset", ["r1_single_neuron", "r1_single_neuron_outputs", "r2_two_layer_class", "r3_eleven_lines"])
+@pytest.mark.parametrize("preset",
+                         ["r1_single_neuron", "r1_single_neuron_outputs", "r2_two_layer_class", "r3_eleven_lines"])
 def test_table_presets_reproduce_their_published_figures_as_written(tiny_root: Path, preset: str) -> None:
     res = run(compose_run([f"experiment={preset}", "profile=full"], root=REPO))
     assert res.status == "FINISHED"
@@ -43,7 +44,9 @@ def test_a_diagnostic_variant_is_shown_but_not_judged(tiny_root: Path) -> None:
     rows = build_reproduction(runs, [c for c in load_checks() if c.preset == "r10_moons"])
     assert len(rows) == 2  # the plateau figure and the 95% claim, both shown for the diagnostic run
     for row in rows:
-        assert row.variant.startswith("started as keras_mlp") and row.verdict == NOT_COMPARABLE and "diagnostic" in row.why
+        assert row.variant.startswith("started as keras_mlp")
+        assert row.verdict == NOT_COMPARABLE
+        assert "diagnostic" in row.why
 
 
 @pytest.mark.integration

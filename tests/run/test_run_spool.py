@@ -16,7 +16,8 @@ from scratchbench.tracking.store import init_store
 from run_helpers import REPO, all_runs, client_for, store_uri
 
 # differ between any two runs (ids, clocks, how the run was recorded)
-VOLATILE_TAGS = {TAG_SPOOL_ID, "process_start_ms", "run_call_ms", "process_runs_before", "mlflow.runName", "mlflow.user", "mlflow.source.name",
+VOLATILE_TAGS = {TAG_SPOOL_ID, "process_start_ms", "run_call_ms", "process_runs_before", "mlflow.runName",
+                 "mlflow.user", "mlflow.source.name",
                  "mlflow.source.type", "mlflow.source.git.commit"}
 TIMED = {"fit_seconds", "epoch_seconds", "inference_samples_per_second", "peak_memory_mb"}
 
@@ -86,7 +87,8 @@ def test_time_budget_caps_epochs_and_the_run_records_the_cap(tiny_root: Path) ->
     from scratchbench.runner import plan
 
     # dyadic numbers: (3.625 - 0.5) / (1/64) is exactly 200 epochs
-    costs = "profile.costs={numpy_mlp: {run: 0.5, epoch: 0.015625, step: 0.0, sample: 0.0, mac: 0.0, val: 0.0, val_mac: 0.0}}"
+    costs = ("profile.costs={numpy_mlp: {run: 0.5, epoch: 0.015625, step: 0.0, sample: 0.0, mac: 0.0, val: 0.0, "
+             "val_mac: 0.0}}")
     cfg = compose_run(["experiment=r10_moons", "profile=quick", "profile.max_fit_seconds=3.625", costs,
                        "tracking.record=spool"], root=REPO)
     rec = plan(cfg)
@@ -102,7 +104,8 @@ def test_time_budget_caps_epochs_and_the_run_records_the_cap(tiny_root: Path) ->
 
     rr = RunRecord("x", "scratchbench-moons", 0, "FINISHED", {}, params, {})
     assert cap_note([rr]).startswith("200 of 10000 epochs (profile.max_fit_seconds cap)")  # the verdict names it
-    roomy = plan(compose_run(["experiment=r10_moons", "profile=quick", "profile.max_fit_seconds=1000", costs], root=REPO))
+    roomy = plan(compose_run(["experiment=r10_moons", "profile=quick", "profile.max_fit_seconds=1000", costs],
+                             root=REPO))
     assert roomy["train.epochs_effective"] == 10000 and roomy["train.epochs_cap_source"] == "requested"
 
 
@@ -120,13 +123,15 @@ def test_a_numpy_run_imports_no_framework_no_mlflow_no_pyplot(tiny_root: Path) -
         "from scratchbench.config.compose import compose_run\n"
         "from scratchbench.runner import run\n"
         "from pathlib import Path\n"
-        f"cfg = compose_run(['experiment=r10_moons', 'profile.max_iterations=5', 'tracking.record=spool'], root=Path({str(REPO)!r}))\n"
+        "cfg = compose_run(['experiment=r10_moons', 'profile.max_iterations=5', 'tracking.record=spool'], "
+        f"root=Path({str(REPO)!r}))\n"
         f"assert run(cfg, out_dir={str(tiny_root / 'out')!r}).status == 'FINISHED'\n"
         "bad = ('tensorflow', 'keras', 'sklearn', 'pybrain', 'matplotlib.pyplot', 'mlflow', 'sqlalchemy')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in bad[:4] + bad[5:] or m == bad[4]))\n"
     )
     env = {**os.environ, "SCRATCHBENCH_ROOT": str(tiny_root)}
-    p = subprocess.run([sys.executable, "-c", code], cwd=tiny_root, env=env, capture_output=True, text=True, timeout=120)
+    p = subprocess.run([sys.executable, "-c", code], cwd=tiny_root, env=env, capture_output=True, text=True,
+                       timeout=120)
     assert p.returncode == 0, p.stderr[-3000:]
     assert p.stdout.strip() == "[]", p.stdout
     assert (tiny_root / "out" / "run" / "artifacts" / "learning_curve.png").stat().st_size > 1000

@@ -51,7 +51,8 @@ def test_tiny_run_records_params_epoch_metrics_tags_and_artifacts(tiny_root: Pat
     assert 0.0 <= r.data.metrics["test_accuracy"] <= 1.0
     assert r.data.metrics["train_samples"] == 180 and r.data.metrics["n_params"] > 0
     t = r.data.tags
-    assert (t["implementation"], t["dataset"], t["experiment"], t["reference"]) == ("numpy_mlp", "moons", "r10_moons", "R10")
+    assert (t["implementation"], t["dataset"], t["experiment"], t["reference"]) == (
+        "numpy_mlp", "moons", "r10_moons", "R10")
     assert len(t["features_sha256"]) == 64 and len(t["lockfile_sha256"]) == 64
     assert t["git_commit"] != "" and t["seed"] == "5" and t["profile"] == "full"
     assert json.loads(t["threads"]) and t["published_metric"] == "test_accuracy" and t["published_value"] == "0.95"
@@ -116,7 +117,8 @@ def test_exception_is_a_failed_run_and_is_raised_for_single_runs(tiny_root: Path
 def test_unreachable_server_is_a_clear_error_at_start(fresh_root: Path) -> None:
     from scratchbench.tracking import TrackingError
 
-    cfg = compose_run(["tracking=server", "tracking.uri=http://127.0.0.1:9", "tracking.connect_timeout=2", *FAST], root=REPO)
+    cfg = compose_run(["tracking=server", "tracking.uri=http://127.0.0.1:9", "tracking.connect_timeout=2", *FAST],
+                      root=REPO)
     with pytest.raises(TrackingError, match=r"http://127.0.0.1:9 is unreachable"):
         run(cfg)
     assert not (fresh_root / "mlflow.db").exists()

@@ -16,7 +16,8 @@ REPO = Path(__file__).resolve().parents[2]
 TABLE_X = np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=float)
 
 
-def tiny_net(hidden="tanh", out="sigmoid", loss="mse", bias=True, dtype="float64", seed=0, n_in=3, n_hidden=4, n_out=2, **extra):
+def tiny_net(hidden="tanh", out="sigmoid", loss="mse", bias=True, dtype="float64", seed=0, n_in=3, n_hidden=4, n_out=2,
+             **extra):
     hidden_spec = {"units": n_hidden, "activation": hidden}
     if hidden == "leaky_relu":
         hidden_spec["alpha"] = 0.1
@@ -24,7 +25,8 @@ def tiny_net(hidden="tanh", out="sigmoid", loss="mse", bias=True, dtype="float64
     if out == "leaky_relu":
         out_spec["alpha"] = 0.1
     cfg = {"layers": [hidden_spec, out_spec], "bias": bias, "loss": loss, "dtype": dtype,
-           "init": {"name": "uniform", "low": -1.0, "high": 1.0}, "bias_init": {"name": "uniform", "low": -0.5, "high": 0.5}, **extra}
+           "init": {"name": "uniform", "low": -1.0, "high": 1.0},
+           "bias_init": {"name": "uniform", "low": -0.5, "high": 0.5}, **extra}
     return Network.from_config(cfg, (n_in,), n_out, seed)
 
 

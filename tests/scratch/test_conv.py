@@ -41,8 +41,8 @@ def _check_layer(layer, x: np.ndarray, rng: np.random.Generator, train: bool = T
     np.testing.assert_allclose(np.array([dx[i] for i in idx]), _num_grad(loss, x, idx), rtol=1e-5, atol=1e-7)
     for name, p in layer.params.items():
         idx = _sample(p.shape, rng)
-        np.testing.assert_allclose(np.array([grads[name][i] for i in idx]), _num_grad(loss, p, idx), rtol=1e-5, atol=1e-7,
-                                   err_msg=f"d{name}")
+        np.testing.assert_allclose(np.array([grads[name][i] for i in idx]), _num_grad(loss, p, idx),
+                                   rtol=1e-5, atol=1e-7, err_msg=f"d{name}")
 
 
 @pytest.mark.parametrize("cin", [2, 8])  # 2 -> im2col algorithm, 8 -> shift algorithm (stride 1)
@@ -59,7 +59,8 @@ def test_conv2d_gradients_match_finite_differences(cin, padding, stride, use_bia
         conv.params["b"][:] = rng.standard_normal(3)
     else:
         assert "b" not in conv.params
-    expect_hw = (-(-6 // stride), -(-7 // stride)) if padding == "same" else ((6 - 3) // stride + 1, (7 - 3) // stride + 1)
+    expect_hw = ((-(-6 // stride), -(-7 // stride)) if padding == "same"
+                 else ((6 - 3) // stride + 1, (7 - 3) // stride + 1))
     assert out_shape == (*expect_hw, 3)
     _check_layer(conv, x, rng)
 
@@ -239,7 +240,8 @@ def test_conv_network_saves_and_loads(tmp_path):
         {"type": "flatten"},
         {"type": "dense", "units": 3, "activation": "softmax"},
     ]
-    net = Network.from_config({"layers": layers, "loss": "categorical_crossentropy", "input_scaling": "unit"}, (10, 10, 1), 3, seed=0)
+    net = Network.from_config({"layers": layers, "loss": "categorical_crossentropy", "input_scaling": "unit"},
+                              (10, 10, 1), 3, seed=0)
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (20, 10, 10, 1), dtype=np.uint8)
     y = rng.integers(0, 3, 20)

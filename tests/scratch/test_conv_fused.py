@@ -77,6 +77,7 @@ def test_network_fuses_relu_into_conv_and_keeps_other_activations():
               {"type": "conv2d", "filters": 4, "kernel_size": 3},
               {"type": "dense", "units": 3, "activation": "softmax"}]
     net = Network.from_config({"layers": layers, "loss": "categorical_crossentropy"}, (9, 9, 1), 3, 0)
-    names = [type(l).__name__ for l in net.layers]
+    names = [type(layer).__name__ for layer in net.layers]
     assert names == ["Conv2D", "Conv2D", "Activation", "Conv2D", "Flatten", "Dense", "Activation"]
-    assert [l.activation for l in net.layers if type(l).__name__ == "Conv2D"] == ["relu", "linear", "linear"]
+    conv_acts = [layer.activation for layer in net.layers if type(layer).__name__ == "Conv2D"]
+    assert conv_acts == ["relu", "linear", "linear"]

@@ -113,7 +113,8 @@ def test_conv_geometry_rejects(hw, padding, match):
         conv_geometry(hw, (3, 3), (1, 1), padding)
 
 
-@pytest.mark.parametrize("cin,padding,use_bias", [(64, "valid", True), (8, "same", True), (1, "valid", False), (3, "same", False)])
+@pytest.mark.parametrize("cin,padding,use_bias",
+                         [(64, "valid", True), (8, "same", True), (1, "valid", False), (3, "same", False)])
 def test_fast_conv_does_only_the_arithmetic_the_model_needs(monkeypatch, cin, padding, use_bias):
     """The FLOPs of the GEMMs the layer runs add up to 2*N*Ho*Wo*kh*kw*C*F per pass (forward, dW, dX;
     im2col's forward here without the bias column): no rows past the output, no chunk overlap, no

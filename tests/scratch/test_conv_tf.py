@@ -77,7 +77,8 @@ def test_maxpool2d_matches_tensorflow():
                                               ("r7_mnist_cnn_pool", "mean_squared_error")])
 def test_r7_first_step_loss_and_gradients_match_keras(preset, keras_loss):
     layers, loss = preset_layers(preset), preset_model(preset)["loss"]
-    cfg = {"layers": layers, "loss": loss, "init": {"name": "glorot_uniform"}, "input_scaling": "unit", "dtype": "float32"}
+    cfg = {"layers": layers, "loss": loss, "init": {"name": "glorot_uniform"}, "input_scaling": "unit",
+           "dtype": "float32"}
     net = Network.from_config(cfg, (28, 28, 1), 10, seed=3)
     model = _keras_twin(layers)
     model.set_weights(net.get_weights())  # Keras layouts: conv HWIO, dense (in, out), NHWC flatten
@@ -96,7 +97,7 @@ def test_r7_first_step_loss_and_gradients_match_keras(preset, keras_loss):
 
     assert loss_np == pytest.approx(float(loss_k), rel=1e-5, abs=1e-6)
     assert len(grads_np) == len(grads_k)
-    for i, (a, b) in enumerate(zip(grads_np, grads_k)):
+    for i, (a, b) in enumerate(zip(grads_np, grads_k, strict=True)):
         b = b.numpy()
         assert a.shape == b.shape, f"grad {i}"
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4 * max(1.0, np.abs(b).max()), err_msg=f"grad {i}")
@@ -108,12 +109,13 @@ def test_r7_pool_variant_trains_with_sgd_mse():
     y = rng.integers(0, 2, 64)
     x = rng.integers(0, 60, (64, 28, 28, 1)).astype(np.uint8)
     x[y == 1, 4:12, 4:12, 0] += 180  # class 1: a bright square
-    small = [dict(layer, filters=8) if layer["type"] == "conv2d" else layer for layer in preset_layers("r7_mnist_cnn_pool")]
+    small = [dict(layer, filters=8) if layer["type"] == "conv2d" else layer
+             for layer in preset_layers("r7_mnist_cnn_pool")]
     cfg = {"layers": small, "loss": "mse", "input_scaling": "unit"}
     net = Network.from_config(cfg, (28, 28, 1), 10, seed=0)
     hist = net.fit(x, y, epochs=4, batch_size=16, optimizer={"name": "sgd", "learning_rate": 0.5})
     assert hist[-1]["loss"] < hist[0]["loss"]
     again = Network.from_config(cfg, (28, 28, 1), 10, seed=0)
     again.fit(x, y, epochs=4, batch_size=16, optimizer={"name": "sgd", "learning_rate": 0.5})
-    for a, b in zip(net.get_weights(), again.get_weights()):
+    for a, b in zip(net.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)  # deterministic under a seed

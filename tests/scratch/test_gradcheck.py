@@ -51,7 +51,8 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("act,loss,out,bias", CASES, ids=[f"{a}-{l}-{o}-{'bias' if b else 'nobias'}" for a, l, o, b in CASES])
+@pytest.mark.parametrize("act,loss,out,bias", CASES,
+                         ids=[f"{a}-{loss}-{o}-{'bias' if b else 'nobias'}" for a, loss, o, b in CASES])
 def test_backprop_matches_finite_differences(act, loss, out, bias):
     rng = np.random.default_rng(zlib.crc32(f"{act}-{loss}-{out}-{bias}".encode()))  # fixed per case, unlike hash()
     net = tiny_net(hidden=act, out=out, loss=loss, bias=bias, n_out=3)

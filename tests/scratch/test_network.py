@@ -78,9 +78,11 @@ def test_nan_loss_raises_training_diverged_error():
     with pytest.raises(TrainingDivergedError, match=r"epoch 1, batch 0"):
         net.fit(x, y, epochs=2, batch_size=16, shuffle=False)
     assert issubclass(TrainingDivergedError, FloatingPointError)
-    lin = Network.from_config({"layers": [{"units": 1, "activation": "linear"}], "loss": "mse", "dtype": "float32"}, (4,), 1, 0)
+    lin = Network.from_config({"layers": [{"units": 1, "activation": "linear"}], "loss": "mse", "dtype": "float32"},
+                              (4,), 1, 0)
     with pytest.raises(TrainingDivergedError, match="epoch"):
-        lin.fit(x.astype(np.float32), y.astype(np.float32) * 1e3, epochs=200, optimizer={"name": "sgd", "learning_rate": 50.0})
+        lin.fit(x.astype(np.float32), y.astype(np.float32) * 1e3, epochs=200,
+                optimizer={"name": "sgd", "learning_rate": 50.0})
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -89,7 +91,8 @@ def test_same_seed_bit_identical_params_and_history(dtype):
     runs = []
     for _ in range(2):
         net = mlp(dtype=dtype, seed=4)
-        hist = net.fit(x, y, epochs=3, batch_size=10, optimizer={"name": "adam", "learning_rate": 0.01}, x_val=x[:30], y_val=y[:30])
+        hist = net.fit(x, y, epochs=3, batch_size=10, optimizer={"name": "adam", "learning_rate": 0.01}, x_val=x[:30],
+                       y_val=y[:30])
         runs.append((net.get_weights(), [{k: v for k, v in h.items() if k != "epoch_seconds"} for h in hist]))
     (w1, h1), (w2, h2) = runs
     assert h1 == h2
@@ -103,7 +106,8 @@ def test_float32_and_float64_train_alike_and_keep_their_dtype():
     x, y = blobs()
     nets = {d: mlp(dtype=d, seed=1) for d in ("float32", "float64")}
     np.testing.assert_allclose(nets["float32"].get_weights()[0], nets["float64"].get_weights()[0], rtol=1e-6)
-    hists = {d: n.fit(x, y, epochs=20, batch_size=None, optimizer={"name": "sgd", "learning_rate": 0.5}) for d, n in nets.items()}
+    hists = {d: n.fit(x, y, epochs=20, batch_size=None, optimizer={"name": "sgd", "learning_rate": 0.5})
+             for d, n in nets.items()}
     assert nets["float32"].predict_proba(x).dtype == np.float32
     assert nets["float64"].predict_proba(x).dtype == np.float64
     assert hists["float32"][-1]["loss"] == pytest.approx(hists["float64"][-1]["loss"], rel=1e-4)
@@ -114,7 +118,8 @@ def test_float32_and_float64_train_alike_and_keep_their_dtype():
 def test_history_fields_validation_and_callback():
     x, y = blobs()
     seen = []
-    hist = mlp().fit(x, y, epochs=4, batch_size=32, optimizer={"name": "sgd", "learning_rate": 0.3}, x_val=x, y_val=y, callback=seen.append)
+    hist = mlp().fit(x, y, epochs=4, batch_size=32, optimizer={"name": "sgd", "learning_rate": 0.3}, x_val=x, y_val=y,
+                     callback=seen.append)
     assert [h["epoch"] for h in hist] == [1, 2, 3, 4] and seen == hist
     assert set(hist[0]) == {"epoch", "loss", "train_accuracy", "val_accuracy", "epoch_seconds"}
     assert all(0 <= h["val_accuracy"] <= 1 and h["epoch_seconds"] > 0 for h in hist)
@@ -142,14 +147,15 @@ def test_one_sample_at_a_time_matches_a_literal_per_sample_loop():
     rng = np.random.default_rng(0)
     x = rng.random((12, 5))
     labels = rng.integers(0, 3, 12)
-    cfg = {"layers": [{"units": 4, "activation": "sigmoid"}, {"units": 3, "activation": "sigmoid"}], "bias": False, "loss": "sse",
-           "dtype": "float64", "init": {"name": "uniform", "low": -0.5, "high": 0.5}, "target_on": 0.99, "target_off": 0.01}
+    cfg = {"layers": [{"units": 4, "activation": "sigmoid"}, {"units": 3, "activation": "sigmoid"}],
+           "bias": False, "loss": "sse", "dtype": "float64", "init": {"name": "uniform", "low": -0.5, "high": 0.5},
+           "target_on": 0.99, "target_off": 0.01}
     net = Network.from_config(cfg, (5,), 3, seed=2)
     w1, w2 = net.get_weights()
     hist = net.fit(x, labels, epochs=2, batch_size=1, shuffle=False, optimizer={"name": "sgd", "learning_rate": 0.3})
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
     for _ in range(2):
-        for xi, li in zip(x, labels):
+        for xi, li in zip(x, labels, strict=True):
             t = np.full(3, 0.01)
             t[li] = 0.99
             h = sig(xi @ w1)
@@ -174,7 +180,7 @@ def test_shuffling_follows_the_documented_generator():
     for _ in range(2):
         p = rng.permutation(20)
         replay.fit(x[p], y[p], epochs=1, batch_size=5, shuffle=False, optimizer={"name": "sgd", "learning_rate": 0.1})
-    for a, b in zip(shuffled.get_weights(), replay.get_weights()):
+    for a, b in zip(shuffled.get_weights(), replay.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
@@ -193,13 +199,15 @@ def test_early_stopping_stops_and_restores_best_weights():
     assert len(hist) == 4
     for a, b in zip(net.get_weights(), best["w"], strict=True):
         np.testing.assert_array_equal(a, b)
-    full = mlp().fit(x, y, epochs=6, batch_size=None, optimizer={"name": "sgd", "learning_rate": 0.5}, early_stopping_patience=3)
+    full = mlp().fit(x, y, epochs=6, batch_size=None, optimizer={"name": "sgd", "learning_rate": 0.5},
+                     early_stopping_patience=3)
     assert len(full) == 6  # training loss keeps falling, no stop
 
 
 def test_single_sigmoid_unit_binary_and_encoded_targets():
     x, y = blobs(k=2)
-    cfg = {"layers": [{"units": 6, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}], "loss": "binary_crossentropy", "dtype": "float64"}
+    cfg = {"layers": [{"units": 6, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}],
+           "loss": "binary_crossentropy", "dtype": "float64"}
     net = Network.from_config(cfg, (4,), 2, 0)
     net.fit(x, y, epochs=30, batch_size=16, optimizer={"name": "adam", "learning_rate": 0.05})
     proba = net.predict_proba(x)
@@ -232,7 +240,8 @@ def test_bad_fit_arguments_are_named():
     net = mlp()
     with pytest.raises(ValueError, match="train.batch_size"):
         net.fit(x, y, epochs=1, batch_size=0)
-    with pytest.raises(ValueError, match="optimizer.name: unknown optimizer 'rmsprop'; valid names: sgd, momentum, adam"):
+    with pytest.raises(ValueError,
+                       match="optimizer.name: unknown optimizer 'rmsprop'; valid names: sgd, momentum, adam"):
         net.fit(x, y, epochs=1, optimizer={"name": "rmsprop"})
     with pytest.raises(ValueError, match="x has 120 samples but y has 3"):
         net.fit(x, y[:3], epochs=1)
@@ -253,7 +262,8 @@ def test_integer_options_accept_numpy_ints_and_reject_bad_values():
 
 
 @pytest.mark.parametrize("layers,loss", [
-    ([{"units": 8, "activation": "tanh"}, {"units": 3, "activation": "softmax"}], "categorical_crossentropy"),  # fused head
+    # fused head
+    ([{"units": 8, "activation": "tanh"}, {"units": 3, "activation": "softmax"}], "categorical_crossentropy"),
     ([{"units": 8, "activation": "sigmoid"}, {"units": 3, "activation": "sigmoid"}], "mse"),  # generic loss gradient
 ])
 def test_after_a_plain_sgd_step_the_gradients_are_dL_dtheta_not_lr_times_it(layers, loss):
@@ -289,7 +299,7 @@ def test_optimizer_steps_read_as_their_formulas_and_leave_the_gradients_alone(op
     for t, gs in enumerate(g_steps, start=1):
         grads = [g.copy() for g in gs]
         o.step(params, grads)
-        for g, g0 in zip(grads, gs):
+        for g, g0 in zip(grads, gs, strict=True):
             np.testing.assert_array_equal(g, g0)  # gradients are not scratch space
         for i, g in enumerate(gs):
             if opt["name"] == "sgd":
@@ -302,5 +312,5 @@ def test_optimizer_steps_read_as_their_formulas_and_leave_the_gradients_alone(op
                 v[i] = b2 * v[i] + (1 - b2) * g**2
                 m_hat, v_hat = m[i] / (1 - b1**t), v[i] / (1 - b2**t)
                 theta[i] = theta[i] - lr * m_hat / (np.sqrt(v_hat) + eps / np.sqrt(1 - b2**t))
-        for p, e in zip(params, theta):
+        for p, e in zip(params, theta, strict=True):
             np.testing.assert_allclose(p, e, rtol=1e-13, atol=1e-15)

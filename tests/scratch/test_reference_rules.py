@@ -64,7 +64,7 @@ def test_shrink_on_miss_multiplies_every_weight_by_one_minus_rate_per_miss():
 def _r6_as_written(weights: list[np.ndarray], x: np.ndarray, y: np.ndarray, passes: int) -> list[np.ndarray]:
     """The tutorial's loop: ReLU hidden layers, linear output, w - 0.001*w on every miss."""
     for _ in range(passes):
-        for xi, yi in zip(x, y):
+        for xi, yi in zip(x, y, strict=True):
             r = xi
             for w in weights[:-1]:
                 r = np.maximum(r @ w, 0)
@@ -82,8 +82,9 @@ def test_r6_rule_as_written_replays_the_tutorial_and_never_changes_a_prediction(
     net = Network.from_config(cfg, (12,), 4, seed=3)
     before, initial = net.predict(x), net.get_weights()
     expected = _r6_as_written(net.get_weights(), x, y, passes=3)
-    hist = net.fit(x, y, epochs=3, batch_size=1, shuffle=False, optimizer={"name": "shrink_on_miss", "learning_rate": 0.001})
-    for got, want in zip(net.get_weights(), expected):
+    hist = net.fit(x, y, epochs=3, batch_size=1, shuffle=False,
+                   optimizer={"name": "shrink_on_miss", "learning_rate": 0.001})
+    for got, want in zip(net.get_weights(), expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12)
     assert np.abs(net.get_weights()[0]).sum() < 0.99 * np.abs(initial[0]).sum()  # misses did shrink it
     np.testing.assert_array_equal(net.predict(x), before)  # shrinking a bias-free ReLU net changes no argmax
@@ -104,21 +105,21 @@ def _course_l_layer(x: np.ndarray, y: np.ndarray, dims: list[int], hidden: str, 
     """The course's L-layer code in (features, samples) layout, as the R11 text prints it."""
     np.random.seed(1)
     p = {}
-    for l in range(1, len(dims)):
-        w = np.random.randn(dims[l], dims[l - 1])
-        p[f"W{l}"] = w * 0.01 if init == "0.01" else w / np.sqrt(dims[l - 1])
-        p[f"b{l}"] = np.zeros((dims[l], 1))
+    for layer in range(1, len(dims)):
+        w = np.random.randn(dims[layer], dims[layer - 1])
+        p[f"W{layer}"] = w * 0.01 if init == "0.01" else w / np.sqrt(dims[layer - 1])
+        p[f"b{layer}"] = np.zeros((dims[layer], 1))
     X, Y, L, m = x.T, y[None, :].astype(float), len(dims) - 1, x.shape[0]
     for _ in range(iterations):
         caches, A = [], X
-        for l in range(1, L + 1):
-            Z = p[f"W{l}"] @ A + p[f"b{l}"]
+        for layer in range(1, L + 1):
+            Z = p[f"W{layer}"] @ A + p[f"b{layer}"]
             caches.append((A, Z))
-            A = _sig(Z) if l == L else (np.tanh(Z) if hidden != "relu" else np.maximum(Z, 0))
+            A = _sig(Z) if layer == L else (np.tanh(Z) if hidden != "relu" else np.maximum(Z, 0))
         dA = -(Y / A - (1 - Y) / (1 - A))
-        for l in range(L, 0, -1):
-            A_prev, Z = caches[l - 1]
-            if l == L:
+        for layer in range(L, 0, -1):
+            A_prev, Z = caches[layer - 1]
+            if layer == L:
                 dZ = dA * _sig(Z) * (1 - _sig(Z))
             elif hidden == "relu":
                 dZ = dA * (Z > 0)
@@ -127,9 +128,9 @@ def _course_l_layer(x: np.ndarray, y: np.ndarray, dims: list[int], hidden: str, 
             else:
                 dZ = dA * (1 - np.tanh(Z) ** 2)
             dW, db = dZ @ A_prev.T / m, dZ.sum(axis=1, keepdims=True) / m
-            dA = p[f"W{l}"].T @ dZ
-            p[f"W{l}"] -= lr * dW
-            p[f"b{l}"] -= lr * db
+            dA = p[f"W{layer}"].T @ dZ
+            p[f"W{layer}"] -= lr * dW
+            p[f"b{layer}"] -= lr * db
     return p
 
 
@@ -139,12 +140,14 @@ def test_r11_runs_replay_the_texts_code(hidden, init):
     x, y = rng.random((30, 16)), rng.integers(0, 2, 30)
     dims = [16, 5, 3, 1]
     want = _course_l_layer(x, y, dims, hidden, iterations=200, lr=0.05, init=init)
-    spec = {"name": "randn", "scale": 0.01, "layout": "out_in"} if init == "0.01" else {"name": "randn_sqrt_fan_in", "layout": "out_in"}
-    cfg = {"layers_dims": dims, "hidden_activation": hidden, "output_activation": "sigmoid", "loss": "binary_crossentropy",
-           "init": spec, "bias_init": {"name": "zeros"}, "dtype": "float64", "rng": "legacy"}
+    spec = ({"name": "randn", "scale": 0.01, "layout": "out_in"} if init == "0.01"
+            else {"name": "randn_sqrt_fan_in", "layout": "out_in"})
+    cfg = {"layers_dims": dims, "hidden_activation": hidden, "output_activation": "sigmoid",
+           "loss": "binary_crossentropy", "init": spec, "bias_init": {"name": "zeros"}, "dtype": "float64",
+           "rng": "legacy"}
     net = Network.from_config(cfg, (16,), 2, seed=1)
     net.fit(x, y, epochs=200, batch_size=None, optimizer={"name": "sgd", "learning_rate": 0.05})
     got = net.get_weights()
-    for l in range(1, len(dims)):
-        np.testing.assert_allclose(got[2 * (l - 1)].T, want[f"W{l}"], rtol=1e-8, atol=1e-12)
-        np.testing.assert_allclose(got[2 * (l - 1) + 1], want[f"b{l}"][:, 0], rtol=1e-8, atol=1e-12)
+    for layer in range(1, len(dims)):
+        np.testing.assert_allclose(got[2 * (layer - 1)].T, want[f"W{layer}"], rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(got[2 * (layer - 1) + 1], want[f"b{layer}"][:, 0], rtol=1e-8, atol=1e-12)

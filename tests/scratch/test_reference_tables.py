@@ -8,11 +8,13 @@ from scratch_helpers import TABLE_X
 from scratchbench.scratch.network import Network
 
 XOR3 = np.array([0, 1, 1, 0])
-TABLE_CFG = {"bias": False, "loss": "sse", "dtype": "float64", "rng": "legacy", "init": {"name": "uniform", "low": -1.0, "high": 1.0}}
+TABLE_CFG = {"bias": False, "loss": "sse", "dtype": "float64", "rng": "legacy",
+             "init": {"name": "uniform", "low": -1.0, "high": 1.0}}
 
 
 def test_r1_single_neuron_matches_published_number():
-    net = Network.from_config({**TABLE_CFG, "layers": [{"input_dim": 3, "output_dim": 1, "activation": "sigmoid"}]}, (3,), 1, seed=1)
+    net = Network.from_config({**TABLE_CFG, "layers": [{"input_dim": 3, "output_dim": 1, "activation": "sigmoid"}]},
+                              (3,), 1, seed=1)
     np.random.seed(1)
     np.testing.assert_array_equal(net.get_weights()[0], 2 * np.random.random((3, 1)) - 1)  # the script's own draw
     net.fit(TABLE_X, TABLE_X[:, 0].astype(np.int64), epochs=10_000, optimizer={"name": "sgd", "learning_rate": 1.0})

@@ -26,7 +26,8 @@ def test_encode_labels_one_hot_and_single_unit_with_on_off_values():
 
 
 def test_two_class_proba_turns_one_sigmoid_column_into_two_clipped_columns():
-    np.testing.assert_allclose(two_class_proba(np.array([[0.25], [1.3], [-0.2]])), [[0.75, 0.25], [0.0, 1.0], [1.0, 0.0]])
+    np.testing.assert_allclose(two_class_proba(np.array([[0.25], [1.3], [-0.2]])),
+                               [[0.75, 0.25], [0.0, 1.0], [1.0, 0.0]])
     np.testing.assert_allclose(two_class_proba(np.array([0.4])), [[0.6, 0.4]])
     three = np.array([[0.2, 0.3, 0.5]])
     assert two_class_proba(three) is three

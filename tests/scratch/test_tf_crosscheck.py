@@ -31,10 +31,11 @@ TF_LOSSES = {  # Keras' own functions where the engine follows Keras' convention
     "sse": lambda y, a: 0.5 * tf.reduce_sum((a - y) ** 2),
 }
 OUTPUT = {"binary_crossentropy": "sigmoid", "categorical_crossentropy": "softmax"}
-CASES = [(act, loss, i % 2 == 0) for i, (act, loss) in enumerate((a, l) for a in TF_ACTS for l in TF_LOSSES)]
+CASES = [(act, loss, i % 2 == 0) for i, (act, loss) in enumerate((a, loss) for a in TF_ACTS for loss in TF_LOSSES)]
 
 
-@pytest.mark.parametrize("act,loss,bias", CASES, ids=[f"{a}-{l}-{'bias' if b else 'nobias'}" for a, l, b in CASES])
+@pytest.mark.parametrize("act,loss,bias", CASES,
+                         ids=[f"{a}-{loss}-{'bias' if b else 'nobias'}" for a, loss, b in CASES])
 def test_gradients_match_gradient_tape(act, loss, bias):
     out = OUTPUT.get(loss, "tanh")
     rng = np.random.default_rng(7)
@@ -75,7 +76,8 @@ def test_training_path_matches_keras_twin(opt, loss, out):
     labels = rng.integers(0, 2 if n_out == 1 else 3, 16)
     y = labels.astype(np.float32)[:, None] if n_out == 1 else np.eye(3, dtype=np.float32)[labels]
 
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6, activation="relu"), keras.layers.Dense(n_out, activation=out)])
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6, activation="relu"),
+                              keras.layers.Dense(n_out, activation=out)])
     kopt = {
         "sgd": lambda: keras.optimizers.SGD(learning_rate=opt["learning_rate"]),
         "momentum": lambda: keras.optimizers.SGD(learning_rate=opt["learning_rate"], momentum=opt.get("momentum", 0.9)),

@@ -161,7 +161,7 @@ def _curve_files(report: Report, plot_dir: Path) -> None:
         with open(path, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["epoch", "val_accuracy", "loss", "wall_seconds"])
-            for s, t in zip(steps, wall):
+            for s, t in zip(steps, wall, strict=True):
                 w.writerow([s, val.get(s, ""), loss.get(s, ""), f"{t:.6g}"])
 
 
@@ -212,7 +212,8 @@ def build_report(out_dir: Path, tracking_uri: str | None = None, run_filter: Run
                     build_reproduction(runs), generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     unfinished = count_unfinished(tracking_uri)
     if unfinished:
-        report.notes.append("Not included (not FINISHED): " + ", ".join(f"{n} {s.lower()}" for s, n in sorted(unfinished.items()))
+        report.notes.append("Not included (not FINISHED): "
+                            + ", ".join(f"{n} {s.lower()}" for s, n in sorted(unfinished.items()))
                             + " run(s); see the MLflow UI for their error tags.")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = out_dir.parent / f".{out_dir.name}.tmp"

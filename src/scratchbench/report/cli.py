@@ -1,4 +1,5 @@
-"""``python -m scratchbench.report``: read the MLflow store, write reports/comparison.{md,html}, metrics.json, figures/."""
+"""``python -m scratchbench.report``: read the MLflow store, write reports/comparison.{md,html}, metrics.json, \
+figures/."""
 
 from __future__ import annotations
 
@@ -26,14 +27,18 @@ def _not_retracing_notice(record: logging.LogRecord) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = ArgumentParser(prog="scratchbench-report", description=__doc__)
-    ap.add_argument("--tracking-uri", default=None, help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///<root>/mlflow.db)")
+    ap.add_argument("--tracking-uri", default=None,
+                    help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///<root>/mlflow.db)")
     ap.add_argument("--out", type=Path, default=None, help="output folder (default: <root>/reports)")
-    ap.add_argument("--experiment", action="append", help="only these presets (tag experiment), repeat or comma-separate")
+    ap.add_argument("--experiment", action="append",
+                    help="only these presets (tag experiment), repeat or comma-separate")
     ap.add_argument("--dataset", action="append", help="only these datasets")
     ap.add_argument("--implementation", action="append", help="only these implementations")
     ap.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="only runs with this tag value")
-    ap.add_argument("--all-runs", action="store_true", help="keep every run, not only the latest per configuration and seed")
-    ap.add_argument("--no-predictions", action="store_true", help="skip figures that need saved models (confusion, samples, boundaries)")
+    ap.add_argument("--all-runs", action="store_true",
+                    help="keep every run, not only the latest per configuration and seed")
+    ap.add_argument("--no-predictions", action="store_true",
+                    help="skip figures that need saved models (confusion, samples, boundaries)")
     args = ap.parse_args(argv)
     try:
         check_choices("--experiment", _split(args.experiment), "experiment")

@@ -250,7 +250,8 @@ def config_labels(keys: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], str]
     dicts = [dict(k[-1]) for k in keys]
     names = set().union(*dicts) if len(keys) > 1 else set()
     differing = sorted(n for n in names if len({d.get(n) for d in dicts}) > 1)
-    return {k: ", ".join(f"{n.split('.')[-1]}={d.get(n, '-')}" for n in differing) for k, d in zip(keys, dicts)}
+    return {k: ", ".join(f"{n.split('.')[-1]}={d.get(n, '-')}" for n in differing)
+            for k, d in zip(keys, dicts, strict=True)}
 
 
 def group_runs(runs: Sequence[RunRecord]) -> list[RunGroup]:

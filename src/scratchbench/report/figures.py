@@ -56,7 +56,7 @@ def activations_figure(out: Path, alphas: Sequence[float] = (0.1,)) -> Figure:
     fig, axes = plt.subplots(2, 2, figsize=(10, 7))
     panels = [("sigmoid", "sigmoid", [{}]), ("tanh", "tanh", [{}]), ("ReLU", "relu", [{}]),
               ("leaky ReLU", "leaky_relu", [{"alpha": a} for a in alphas])]
-    for ax, (title, name, variants) in zip(axes.flat, panels):
+    for ax, (title, name, variants) in zip(axes.flat, panels, strict=True):
         fn = ACTIVATIONS[name]
         for i, params in enumerate(variants):
             tag = f" (α={params['alpha']:g})" if params else ""
@@ -95,8 +95,8 @@ def _mean_curve(group: RunGroup, key: str) -> tuple[np.ndarray, np.ndarray, np.n
         if es:  # a logged point stands for every epoch since the previous one (curves may be strided)
             order = sorted(es)
             gaps = np.diff([0] + order)
-            cum = np.cumsum([es[s] * max(int(g), 1) for s, g in zip(order, gaps)])
-            lookup = dict(zip(order, cum))
+            cum = np.cumsum([es[s] * max(int(g), 1) for s, g in zip(order, gaps, strict=True)])
+            lookup = dict(zip(order, cum, strict=True))
             secs.append([lookup.get(s, np.nan) for s in steps])
         else:
             spe = seconds_per_epoch(r) or np.nan
@@ -187,7 +187,8 @@ def accuracy_vs_time(groups: Sequence[RunGroup], out: Path) -> Figure | None:
     cols = min(n, 3)
     rows = (n + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False)
-    for ax, (preset, pts) in zip(axes.flat, sorted(data.items())):
+    # the grid may hold more axes than presets: the spare ones stay empty
+    for ax, (preset, pts) in zip(axes.flat, sorted(data.items()), strict=False):
         front = pareto_front([(t, a) for t, a, _ in pts])
         for i, (t, a, label) in enumerate(pts):
             ax.scatter([t], [a], s=60 if i in front else 35, zorder=3,
@@ -232,7 +233,8 @@ def confusion_figure(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequen
     fig, ax = plt.subplots(figsize=(size, size * 0.9))
     im = ax.imshow(cm, cmap="Blues")
     fig.colorbar(im, ax=ax, fraction=0.046, ticks=matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_xticks(range(k), [str(c) for c in class_names], rotation=45 if k > 4 else 0, ha="right" if k > 4 else "center")
+    ax.set_xticks(range(k), [str(c) for c in class_names], rotation=45 if k > 4 else 0,
+                  ha="right" if k > 4 else "center")
     ax.set_yticks(range(k), [str(c) for c in class_names])
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
@@ -260,7 +262,7 @@ def sample_grid(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, clas
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.6, rows * 2.05), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, i in zip(axes.flat, idx):
+    for ax, i in zip(axes.flat, idx, strict=False):  # the last grid row may be partly empty
         img = images[i]
         ax.imshow(img.squeeze(), cmap="gray" if img.shape[-1] == 1 or img.ndim == 2 else None)
         ok = y_true[i] == y_pred[i]
@@ -295,7 +297,7 @@ def decision_boundaries(panels: Sequence[tuple[str, Callable[[np.ndarray], np.nd
     gx, gy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
     grid = np.c_[gx.ravel(), gy.ravel()]
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 5), squeeze=False)
-    for ax, (label, proba) in zip(axes[0], panels):
+    for ax, (label, proba) in zip(axes[0], panels, strict=True):
         p = np.asarray(proba(grid))[:, 1].reshape(gx.shape)
         ax.contourf(gx, gy, p, levels=20, cmap="RdBu_r", alpha=0.75, vmin=0, vmax=1)
         ax.contour(gx, gy, p, levels=[0.5], colors="black", linewidths=1.5)
@@ -309,8 +311,8 @@ def decision_boundaries(panels: Sequence[tuple[str, Callable[[np.ndarray], np.nd
     _save(fig, path)
     return Figure(path, f"{reference} decision boundaries", "Predicted probability of class 1 over the plane for each "
                   "model, test points on top; the black line is the 0.5 decision boundary. A panel with one flat "
-                  "colour is a model that outputs the same probability everywhere (its title says so).", reference.lower(),
-                  wide=True)
+                  "colour is a model that outputs the same probability everywhere (its title says so).",
+                  reference.lower(), wide=True)
 
 
 def cost_curve(groups: Sequence[RunGroup], experiments: Sequence[str], path: Path, reference: str,
@@ -338,7 +340,8 @@ def cost_curve(groups: Sequence[RunGroup], experiments: Sequence[str], path: Pat
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     _save(fig, path)
-    return Figure(path, f"{reference} cost curve", f"Training cost per iteration of {', '.join(experiments)} (mean over "
+    return Figure(path, f"{reference} cost curve",
+                  f"Training cost per iteration of {', '.join(experiments)} (mean over "
                   f"seeds); dots mark every {every}th iteration, the points the tutorial prints. A flat line is a net "
                   "stuck at the cost of predicting the class prior.", reference.lower())
 
@@ -362,6 +365,7 @@ def published_curve(groups: Sequence[RunGroup], experiment: str, published: Sequ
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     _save(fig, path)
-    return Figure(path, f"{reference} {experiment}: published vs ours", "Validation accuracy per epoch as printed by the "
+    return Figure(path, f"{reference} {experiment}: published vs ours",
+                  "Validation accuracy per epoch as printed by the "
                   "tutorial (dashed) and as measured here (mean over seeds; the quick profile runs fewer epochs).",
                   reference.lower())

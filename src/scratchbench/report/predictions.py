@@ -52,7 +52,7 @@ def run_predictions(run: RunRecord, tracking_uri: str | None = None) -> Predicti
     try:
         fs = _features(run.dataset)
     except Exception as exc:  # features not built here: fine when the artifact carries everything
-        warnings.warn(f"features of {run.dataset!r} unavailable for figures: {exc}")
+        warnings.warn(f"features of {run.dataset!r} unavailable for figures: {exc}", stacklevel=2)
     if "predictions.npz" in names:
         with tempfile.TemporaryDirectory() as tmp:
             with np.load(client.download_artifacts(run.run_id, "predictions.npz", tmp), allow_pickle=False) as z:
@@ -60,7 +60,8 @@ def run_predictions(run: RunRecord, tracking_uri: str | None = None) -> Predicti
                 classes = [str(c) for c in z["class_names"]] if "class_names" in z else None
                 idx = z["test_indices"] if "test_indices" in z else None
         if classes is None:
-            classes = list(fs.class_names) if fs is not None else [str(i) for i in range(int(max(y_true.max(), y_pred.max())) + 1)]
+            classes = (list(fs.class_names) if fs is not None
+                       else [str(i) for i in range(int(max(y_true.max(), y_pred.max())) + 1)])
         images = None
         if fs is not None:
             src = fs.images_test if fs.images_test is not None else (fs.x_test if fs.x_test.ndim == 4 else None)
@@ -77,7 +78,7 @@ def run_predictions(run: RunRecord, tracking_uri: str | None = None) -> Predicti
         sel = slice(None) if idx is None else idx
         y_pred = model.predict_proba(fs.x_test[sel]).argmax(axis=1)
     except Exception as exc:
-        warnings.warn(f"run {run.run_id} ({run.implementation}, {run.experiment}): no predictions: {exc}")
+        warnings.warn(f"run {run.run_id} ({run.implementation}, {run.experiment}): no predictions: {exc}", stacklevel=2)
         return None
     images = fs.images_test if fs.images_test is not None else (fs.x_test if fs.x_test.ndim == 4 else None)
     return Predictions(np.asarray(fs.y_test, int)[sel], y_pred, list(fs.class_names),

@@ -44,7 +44,8 @@ def _context(report: "Report", root: Path) -> dict:
         highlights.append((t.dataset, best, fastest))
     ran = sum(1 for r in report.reproduction if r.run_ids)
     reference_sections = sorted((k for k in sections if re.fullmatch(r"r\d+", k)), key=lambda k: int(k[1:]))
-    return dict(report=report, sections=sections, reference_sections=reference_sections, rel=rel, data_uri=data_uri, highlights=highlights,
+    return dict(report=report, sections=sections, reference_sections=reference_sections, rel=rel, data_uri=data_uri,
+                highlights=highlights,
                 table_markdown=table_markdown, repro_markdown=reproduction_markdown(report.reproduction),
                 repro_ran=ran, repro_total=len(report.reproduction), filter_text=_filter_text(report))
 

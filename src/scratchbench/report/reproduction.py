@@ -138,7 +138,8 @@ def cap_note(runs: Sequence[RunRecord]) -> str:
     for run in runs:
         if run.params.get("train.epochs_capped") == "True":
             by = run.params.get("train.epochs_cap_source")  # e.g. profile.max_fit_seconds (runs from before: none)
-            notes.append(f"{run.params.get('train.epochs_effective')} of {run.params.get('train.epochs_requested')} epochs"
+            notes.append(f"{run.params.get('train.epochs_effective')} of "
+                         f"{run.params.get('train.epochs_requested')} epochs"
                          + (f" ({by} cap)" if by and by != "requested" else ""))
         cap, source = _int_param(run, "train.max_train_samples_effective"), run.params.get("sample_cap_source", "none")
         full = _int_param(run, "data.train_samples_available")
