@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -77,3 +79,26 @@ def sh(cmd: list[str], cwd: Path, env: dict, timeout: float = 400, stdout_only: 
 def dvc_ran(out: str) -> set[str]:
     """Stages a ``dvc repro`` output says it ran."""
     return set(re.findall(r"Running stage '([^']+)'", out))
+
+
+def clone_with_matrix(tmp_path: Path, matrix: str, template_store: Path,
+                      edit_dvc_yaml: Callable[[str], str] | None = None) -> tuple[Path, dict]:
+    """A git clone of this checkout training ``matrix`` (conf/pipeline/train.yaml) on a 20-iteration quick profile:
+    params.yaml and the per-preset stages regenerated and committed, the template store copied in; (repo, env)."""
+    repo = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(repo)], check=True, timeout=120)
+    bindir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""), "SCRATCHBENCH_ROOT": str(repo),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    (repo / "conf" / "pipeline" / "train.yaml").write_text(matrix)
+    quick = repo / "conf" / "profile" / "quick.yaml"
+    quick.write_text(re.sub(r"max_iterations: \S+", "max_iterations: 20", quick.read_text()))
+    if edit_dvc_yaml is not None:
+        (repo / "dvc.yaml").write_text(edit_dvc_yaml((repo / "dvc.yaml").read_text()))
+    sh([sys.executable, "-m", "scratchbench.config.compose"], repo, env)
+    sh([sys.executable, "pipelines/stages.py"], repo, env)  # one train stage per preset of the matrix
+    sh(["git", "add", "-A"], repo, env)
+    sh(["git", "commit", "-qm", "small matrix"], repo, env)
+    shutil.copyfile(template_store, repo / "mlflow.db")
+    return repo, env

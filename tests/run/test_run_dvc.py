@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from run_helpers import REPO, all_runs, client_for, dvc_ran as _ran, sh as _sh
+from run_helpers import REPO, all_runs, client_for, clone_with_matrix, dvc_ran as _ran, sh as _sh
 
 TINY_MATRIX = """# @package _global_
 train_matrix:
@@ -25,21 +22,7 @@ train_pipeline: {workers: 2, blas_threads: 1, record: spool}
 
 @pytest.mark.integration
 def test_dvc_repro_skips_second_time_and_exp_run_reruns_only_affected(tmp_path: Path, template_store: Path) -> None:
-    repo = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(REPO), str(repo)], check=True, timeout=120)
-    bindir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""), "SCRATCHBENCH_ROOT": str(repo),
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    # tiny matrix + tiny quick profile, composed into params.yaml exactly as `dvc exp run` would
-    (repo / "conf" / "pipeline" / "train.yaml").write_text(TINY_MATRIX)
-    quick = repo / "conf" / "profile" / "quick.yaml"
-    quick.write_text(re.sub(r"max_iterations: \S+", "max_iterations: 20", quick.read_text()))
-    _sh([sys.executable, "-m", "scratchbench.config.compose"], repo, env)
-    _sh([sys.executable, "pipelines/stages.py"], repo, env)  # one train stage per preset of the tiny matrix
-    _sh(["git", "add", "-A"], repo, env)
-    _sh(["git", "commit", "-qm", "tiny matrix"], repo, env)
-    shutil.copyfile(template_store, repo / "mlflow.db")
+    repo, env = clone_with_matrix(tmp_path, TINY_MATRIX, template_store)  # committed, as `dvc exp run` needs
 
     first = _sh(["dvc", "repro", "record", "experiment"], repo, env)
     assert {"train-r1_single_neuron", "train-r10_moons", "record", "experiment"} <= _ran(first)

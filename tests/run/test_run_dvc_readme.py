@@ -11,14 +11,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from run_helpers import REPO, all_runs, client_for, dvc_ran, sh
+from run_helpers import REPO, all_runs, client_for, clone_with_matrix, dvc_ran, sh
 
 SMALL_MATRIX = """# @package _global_
 train_matrix:
@@ -43,25 +40,14 @@ def test_readme_dvc_exp_run_commands(tmp_path: Path, template_store: Path) -> No
         pytest.skip("SCRATCHBENCH_DATA_MIRROR is not set (catvnoncat comes from the mirror)")
     one_run = readme_command(r"uv run dvc exp run experiment -S experiment=\w+ -S model=\w+")
     full = readme_command(r"uv run dvc exp run -S profile=full")
-    repo = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(REPO), str(repo)], check=True, timeout=120)
-    bindir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""), "SCRATCHBENCH_ROOT": str(repo),
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    (repo / "conf" / "pipeline" / "train.yaml").write_text(SMALL_MATRIX)
-    quick = repo / "conf" / "profile" / "quick.yaml"  # the one-run command: a handful of iterations
-    quick.write_text(re.sub(r"max_iterations: \S+", "max_iterations: 20", quick.read_text()))
-    dvc_yaml = repo / "dvc.yaml"  # data stages: only what the small matrix and the one run read
-    text = dvc_yaml.read_text().replace("foreach: [mnist, catvnoncat, fruits360]", "foreach: [catvnoncat]")
-    text = re.sub(r"^      (mnist|fruits360|xor): \{input: .*\n", "", text, flags=re.M)
-    assert "foreach: [catvnoncat]" in text and "fruits360: {input" not in text
-    dvc_yaml.write_text(text)
-    sh([sys.executable, "-m", "scratchbench.config.compose"], repo, env)
-    sh([sys.executable, "pipelines/stages.py"], repo, env)  # one train stage per preset of the small matrix
-    sh(["git", "add", "-A"], repo, env)
-    sh(["git", "commit", "-qm", "small matrix"], repo, env)
-    shutil.copyfile(template_store, repo / "mlflow.db")
+
+    def only_catvnoncat_data(text: str) -> str:  # data stages: only what the small matrix and the one run read
+        text = text.replace("foreach: [mnist, catvnoncat, fruits360]", "foreach: [catvnoncat]")
+        text = re.sub(r"^      (mnist|fruits360|xor): \{input: .*\n", "", text, flags=re.M)
+        assert "foreach: [catvnoncat]" in text and "fruits360: {input" not in text
+        return text
+
+    repo, env = clone_with_matrix(tmp_path, SMALL_MATRIX, template_store, only_catvnoncat_data)
 
     # README: `dvc exp run experiment -S experiment=r11_cat_tanh_intended -S model=keras_mlp`
     first = sh(one_run, repo, env)
