@@ -82,3 +82,23 @@ def test_bench_mlp_without_features_tells_how_to_make_them(tmp_path, monkeypatch
     with pytest.raises(SystemExit, match=r"dvc repro featurize@mnist"):
         bench_main(["mlp", "--only", "numpy"])
     assert not (tmp_path / "reports").exists()  # nothing half-written
+
+
+def test_quick_mlp_times_another_revisions_engine_alternately(tmp_path):
+    import json
+    import subprocess
+
+    from scratchbench.paths import project_root
+
+    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=project_root(), capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert bench_main(["mlp", "--quick", "--only", "numpy", "--engine-commit", "HEAD", "--batch-sizes", "32",
+                       "--out-dir", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "mlp_threads1.json").read_text())
+    label = f"numpy@{rev}"
+    assert data["meta"]["engine_commit"]["label"] == label and data["meta"]["engine_commit"]["given"] == "HEAD"
+    assert data["batch_32"]["numpy"] > 0 and data["batch_32"][label] > 0
+    assert data["ratios"]["batch_32"]["numpy_over_engine_commit"] == pytest.approx(
+        data["batch_32"]["numpy"] / data["batch_32"][label])
+    commands = {name: w["command"] for name, w in data["meta"]["workers"]["batch_32"].items()}
+    assert set(commands) == {"numpy", label} and commands["numpy"] != commands[label]

@@ -179,14 +179,18 @@ def measure(workers: dict[str, Worker], settings: Sequence[Setting], threads: in
 
 def measure_in_fresh_workers(settings: Sequence[Setting], threads: int, repeats: int,
                              make_setting: Callable[[str, dict[str, Any]], dict[str, Any]],
-                             log: Callable[[str], None] = print) -> tuple[dict[str, Any], dict[str, Any]]:
+                             log: Callable[[str], None] = print,
+                             specs: dict[str, tuple[str, str | None]] | None = None,
+                             ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``measure`` with new worker processes for every setting (nothing a previous setting traced or cached
-    carries over); returns the merged measurements and ``{key: {label: worker hello + command}}``."""
+    carries over); returns the merged measurements and ``{key: {label: worker hello + command}}``.
+    ``specs`` maps a label to ``(kind, engine_dir)`` (another revision's engine); other labels are their kind."""
+    specs = specs or {}
     merged: dict[str, Any] = {"order": [], "errors": {}}
     hello: dict[str, Any] = {}
     for setting in settings:
         key, _, labels = setting
-        workers = start_workers({label: (label, None) for label in labels}, threads, log)
+        workers = start_workers({label: specs.get(label, (label, None)) for label in labels}, threads, log)
         try:
             m = measure(workers, [setting], threads, repeats, make_setting, log)
             hello[key] = {label: w.hello | {"command": w.command} for label, w in workers.items()}

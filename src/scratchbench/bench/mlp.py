@@ -14,6 +14,7 @@ and ``mlp_threads<N>.json`` for the other thread counts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -57,6 +58,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128])
     p.add_argument("--threads", type=int, nargs="+", default=None, help="thread counts (default: 1 and all cores)")
     p.add_argument("--pybrain-images", type=int, default=500, help="images per PyBrain epoch (default 500)")
+    p.add_argument("--engine-commit", default=None, metavar="REV",
+                   help="also time the engine of git revision REV (numpy@REV), alternated with the others")
     harness.add_common_options(p, KINDS, "synthetic, 512 images, 2 repeats, 1 thread, tiny floor")
     args = p.parse_args(argv)
     harness.parse_only(p, args, KINDS)
@@ -106,13 +109,17 @@ def ratios(row: dict[str, float]) -> dict[str, float]:
     return r
 
 
-def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], host: dict[str, Any]) -> dict[str, Any]:
+def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], host: dict[str, Any],
+                engine: tuple[str, str] | None = None) -> dict[str, Any]:
     from ..scratch.architecture import normalize_layers
     from .floor import epoch_flops
 
     layers = normalize_layers(cfg["model"], (784,), 10)
     flops = epoch_flops(layers, args.samples)
     kinds = [k for k in KINDS if k in args.only]
+    specs = {f"numpy@{engine[0]}": ("numpy", engine[1])} if engine else {}
+    kinds += list(specs)
+    registry = {**REGISTRY, **{label: REGISTRY[kind] for label, (kind, _) in specs.items()}}
     settings: list[harness.Setting] = []
     for i, b in enumerate(args.batch_sizes):
         labels = [k for k in kinds if k != "pybrain" or i == 0]  # PyBrain is online (batch 1): once per thread count
@@ -125,7 +132,7 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
           f"x {args.repeats} repeats; estimated {est / 60:.1f} min on 2 quiet cores", flush=True)
     t0 = time.perf_counter()
     measured, hello = harness.measure_in_fresh_workers(settings, threads, args.repeats,
-                                                       harness.make_setting_fn(args.quick, REGISTRY))
+                                                       harness.make_setting_fn(args.quick, registry), specs=specs)
     s = harness.summarise(measured, [k for k, _, _ in settings])
     result: dict[str, Any] = {}
     for key, row in s["medians"].items():
@@ -141,6 +148,9 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
         for key in s["stats"]:
             s["stats"][key].pop("pybrain", None)
     result["ratios"] = {key: ratios(row) for key, row in result.items() if key.startswith("batch_")}
+    for key, row in result.items():
+        if engine and key.startswith("batch_") and row.get("numpy") and row.get(f"numpy@{engine[0]}"):
+            result["ratios"][key]["numpy_over_engine_commit"] = row["numpy"] / row[f"numpy@{engine[0]}"]
     result["stats"] = s["stats"]
     info = {key: {label: r["info"] for label, r in measured[key].items()} for key, _, _ in settings}
     floor = {}
@@ -156,7 +166,10 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
         "samples": args.samples, "repeats": args.repeats, "threads": threads, "batch_sizes": args.batch_sizes,
         "data": "synthetic" if args.synthetic else "mnist", "quick": args.quick,
         "architecture": "784-100(sigmoid)-10(softmax), CCE, SGD lr 0.01, float32, x/255",
-        "config": {"preset": PRESET, "overrides": OVERRIDES, "registry": {k: REGISTRY[k] for k in kinds}},
+        "config": {"preset": PRESET, "overrides": OVERRIDES, "registry": {k: registry[k] for k in kinds}},
+        "engine_commit": ({"rev": engine[0], "given": args.engine_commit, "label": f"numpy@{engine[0]}",
+                           "what": f"the engine (src/scratchbench/scratch) of git revision {args.engine_commit}"}
+                          if engine else None),
         "learning_rate": cfg["optimizer"]["learning_rate"], "epoch_gflop": flops / 1e9, "floor": floor,
         "numpy_blas_threads": numpy_blas,
         "floor_gflop_per_second": {key: flops / 1e9 / row["floor"] for key, row in result.items()
@@ -180,6 +193,8 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
 def print_table(result: dict[str, Any]) -> None:
     m = result["meta"]
     cols = ("numpy", "keras", "keras_tuned", "sklearn", "floor")
+    if m.get("engine_commit"):
+        cols += (m["engine_commit"]["label"],)
     print(f"One epoch, MLP 784-100-10, {m['samples']} samples, {m['threads']} thread(s): median seconds (IQR)")
     for key, st in result["stats"].items():
         cells = [f"{c} {st[c]['median']:.3f} ({st[c]['iqr'][0]:.3f}-{st[c]['iqr'][1]:.3f})" for c in cols if c in st]
@@ -199,12 +214,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         harness.check_mnist()
     cfg = compose_model()
     out_dir = args.out_dir or reports_dir() / "bench"
-    for threads in args.threads:
-        result = run_threads(args, threads, cfg, host_meta())
-        print_table(result)
-        path = harness.out_path(out_dir, "mlp", threads)
-        write_json(path, result)
-        print(f"wrote {path}")
+    with contextlib.ExitStack() as stack:
+        engine = None
+        if args.engine_commit:
+            checkout = stack.enter_context(harness.engine_checkout(args.engine_commit))
+            engine = (harness.git_rev(args.engine_commit), checkout)
+        for threads in args.threads:
+            result = run_threads(args, threads, cfg, host_meta(), engine)
+            print_table(result)
+            path = harness.out_path(out_dir, "mlp", threads)
+            write_json(path, result)
+            print(f"wrote {path}")
     return 0
 
 

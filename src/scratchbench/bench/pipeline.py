@@ -113,7 +113,9 @@ def bench_rev(repo: Path, rev: str, stages: list[str], work: Path) -> dict[str, 
             _link_tree(repo / part, clone / part)
     copy_s = time.perf_counter() - t
     bindir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""), "SCRATCHBENCH_ROOT": str(clone)}
+    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""), "SCRATCHBENCH_ROOT": str(clone),
+           # the revision's own code, not the package this environment installed (editable from this checkout)
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(clone / "src"), os.environ.get("PYTHONPATH")]))}
     env.pop("MLFLOW_TRACKING_URI", None)
     load_before = os.getloadavg()
     rc, starts, total = _stream(["dvc", "repro", *stages], clone, env, work / f"{clone.name}.log")
