@@ -7,6 +7,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 MIRROR_ENV = "SCRATCHBENCH_DATA_MIRROR"
+# template_store, fresh_root, tiny_root (tests/run/run_fixtures.py; tests/run is on pytest's pythonpath)
+pytest_plugins = ["run_fixtures"]
 
 
 def pytest_configure(config) -> None:

@@ -1,4 +1,5 @@
-"""Fixtures for the run/tracking/sweep tests: a temp project root with tiny feature files."""
+"""Fixtures for the run, tracking and sweep tests (tests/run, tests/tracking): a temp project root with tiny
+feature files and a migrated MLflow store. Registered for every folder by ``pytest_plugins`` in tests/conftest.py."""
 
 from __future__ import annotations
 
