@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from run_helpers import temp_project
 
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
@@ -68,12 +69,7 @@ class Store:
 
 @pytest.fixture(scope="session")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    root = tmp_path_factory.mktemp("sbroot")
-    (root / "pyproject.toml").write_text("")
-    mp = pytest.MonkeyPatch()
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    mp.setenv("SCRATCHBENCH_ROOT", str(root))
-    mp.setenv("MLFLOW_TRACKING_URI", uri)
+    root, uri, mp = temp_project(tmp_path_factory, "sbroot")
     write_tiny_features(root)
     st = Store(root, uri)
     plan = {

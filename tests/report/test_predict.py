@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from run_helpers import temp_project
 from PIL import Image
 
 from scratchbench.predict import PredictError, image_to_features, load_run_model, main
@@ -116,12 +117,7 @@ def real_store(tmp_path_factory):
     mirror = os.environ.get("SCRATCHBENCH_DATA_MIRROR", "")
     if not mirror or not os.path.isdir(mirror):
         pytest.skip("SCRATCHBENCH_DATA_MIRROR is not set to a local dataset folder")
-    root = tmp_path_factory.mktemp("realroot")
-    (root / "pyproject.toml").write_text("")
-    mp = pytest.MonkeyPatch()
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    mp.setenv("SCRATCHBENCH_ROOT", str(root))
-    mp.setenv("MLFLOW_TRACKING_URI", uri)
+    root, uri, mp = temp_project(tmp_path_factory, "realroot")
     try:
         for ds in ("catvnoncat", "mnist"):
             fetch_dataset(ds, mirror=mirror, upstream=False, dest_dir=root / "data" / "raw" / ds)

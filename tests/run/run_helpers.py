@@ -102,3 +102,25 @@ def clone_with_matrix(tmp_path: Path, matrix: str, template_store: Path,
     sh(["git", "commit", "-qm", "small matrix"], repo, env)
     shutil.copyfile(template_store, repo / "mlflow.db")
     return repo, env
+
+
+def artifact_paths(client, run_id: str, path: str = "") -> set[str]:
+    """Every artifact file path of a run (recursively)."""
+    out = set()
+    for f in client.list_artifacts(run_id, path):
+        out |= artifact_paths(client, run_id, f.path) if f.is_dir else {f.path}
+    return out
+
+
+def temp_project(tmp_path_factory, name: str):
+    """A session-scoped project root (``pyproject.toml`` marks it) with its own SQLite store, set in the
+    environment (``SCRATCHBENCH_ROOT``, ``MLFLOW_TRACKING_URI``); returns (root, uri, monkeypatch to undo)."""
+    import pytest
+
+    root = tmp_path_factory.mktemp(name)
+    (root / "pyproject.toml").write_text("")
+    mp = pytest.MonkeyPatch()
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    mp.setenv("SCRATCHBENCH_ROOT", str(root))
+    mp.setenv("MLFLOW_TRACKING_URI", uri)
+    return root, uri, mp

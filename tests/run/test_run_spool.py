@@ -13,20 +13,13 @@ from scratchbench.runner import run
 from scratchbench.tracking.spool import TAG_SPOOL_ID, find_spools, record_spools
 from scratchbench.tracking.store import init_store
 
-from run_helpers import REPO, all_runs, client_for, store_uri
+from run_helpers import REPO, all_runs, artifact_paths, client_for, store_uri
 
 # differ between any two runs (ids, clocks, how the run was recorded)
 VOLATILE_TAGS = {TAG_SPOOL_ID, "process_start_ms", "run_call_ms", "process_runs_before", "mlflow.runName",
                  "mlflow.user", "mlflow.source.name",
                  "mlflow.source.type", "mlflow.source.git.commit"}
 TIMED = {"fit_seconds", "epoch_seconds", "inference_samples_per_second", "peak_memory_mb"}
-
-
-def _artifacts(client, run_id: str, path: str = "") -> set[str]:
-    out = set()
-    for f in client.list_artifacts(run_id, path):
-        out |= _artifacts(client, run_id, f.path) if f.is_dir else {f.path}
-    return out
 
 
 def _cfg(record: str) -> dict:
@@ -61,7 +54,7 @@ def test_spooled_run_recorded_later_equals_a_direct_run(tiny_root: Path) -> None
         assert [s for s, _ in ha] == [s for s, _ in hb], key
         if key not in TIMED:
             assert ha == hb, key  # same seed, same engine: the same numbers
-    assert _artifacts(client, a.info.run_id) == _artifacts(client, b.info.run_id) != set()
+    assert artifact_paths(client, a.info.run_id) == artifact_paths(client, b.info.run_id) != set()
 
 
 def test_recording_twice_adds_nothing_and_a_half_recorded_spool_is_redone(tiny_root: Path) -> None:

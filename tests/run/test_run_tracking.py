@@ -12,17 +12,10 @@ from scratchbench.config.compose import compose_run
 from scratchbench.runner import run
 from scratchbench.tracking.names import EPOCH_METRICS, FINAL_METRICS
 
-from run_helpers import FAST, REPO, all_runs, client_for
+from run_helpers import FAST, REPO, all_runs, artifact_paths, client_for
 
 
-def _artifacts(client, run_id: str, path: str = "") -> set[str]:
-    out = set()
-    for f in client.list_artifacts(run_id, path):
-        out |= _artifacts(client, run_id, f.path) if f.is_dir else {f.path}
-    return out
-
-
-def test_tiny_run_records_params_epoch_metrics_tags_and_artifacts(tiny_root: Path) -> None:
+def test_tiny_run_records_params_epoch_metrics_tags_andartifact_paths(tiny_root: Path) -> None:
     cfg = compose_run(["experiment=r10_moons", "train.epochs=7", "profile=full", "seed=5"], root=REPO)
     res = run(cfg, out_dir=tiny_root / "reports" / "runs" / "t")
     assert res.status == "FINISHED"
@@ -56,7 +49,7 @@ def test_tiny_run_records_params_epoch_metrics_tags_and_artifacts(tiny_root: Pat
     assert len(t["features_sha256"]) == 64 and len(t["lockfile_sha256"]) == 64
     assert t["git_commit"] != "" and t["seed"] == "5" and t["profile"] == "full"
     assert json.loads(t["threads"]) and t["published_metric"] == "test_accuracy" and t["published_value"] == "0.95"
-    arts = _artifacts(client, res.run_id)
+    arts = artifact_paths(client, res.run_id)
     assert {"config.yaml", "learning_curve.png", "learning_curve.csv"} <= arts
     assert any(a.startswith("model/") for a in arts)
     # artifacts sit beside the SQLite file, not in the cwd
@@ -90,7 +83,7 @@ def test_r2_probes_and_r8_activations_run(tiny_root: Path) -> None:
     r8 = run(compose_run(["experiment=r8_activations"], root=REPO), out_dir=tiny_root / "r8")
     client = client_for(tiny_root)
     assert client.get_run(r8.run_id).data.metrics["max_derivative_error"] < 1e-4
-    assert "activations.png" in _artifacts(client, r8.run_id)
+    assert "activations.png" in artifact_paths(client, r8.run_id)
     assert client.get_run(r8.run_id).data.tags["task"] == "activations"
 
 
@@ -102,7 +95,7 @@ def test_nan_loss_is_a_failed_run(tiny_root: Path) -> None:
     r = client_for(tiny_root).get_run(res.run_id)
     assert r.info.status == "FAILED"
     assert r.data.tags["failure_reason"] == "nan_loss"
-    assert "error.txt" in _artifacts(client_for(tiny_root), res.run_id)
+    assert "error.txt" in artifact_paths(client_for(tiny_root), res.run_id)
 
 
 def test_exception_is_a_failed_run_and_is_raised_for_single_runs(tiny_root: Path) -> None:
