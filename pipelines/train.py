@@ -7,9 +7,11 @@
 Reads params.yaml (composed from conf/ by `dvc exp run`, or by `python -m scratchbench.config.compose`).
 A matrix entry names a preset + implementation, so its run config is that preset from conf/
 with the `profile` (and `tracking`) of params.yaml; `--current` uses params.yaml as it is.
-A preset's entries run side by side (`train_pipeline.workers` joblib workers, each with
-`train_pipeline.blas_threads` BLAS threads) and are spooled (`train_pipeline.record: spool`) to
-reports/runs/<key>/run/ for the `record` stage. Writes reports/runs/<key>/metrics.json and
+A preset's entries run side by side (`train_pipeline.workers` worker processes, each with
+`train_pipeline.blas_threads` BLAS and TensorFlow threads), the longest predicted run first, and
+are spooled (`train_pipeline.record: spool`) to reports/runs/<key>/run/ for the `record` stage.
+The workers are forked after the configs are composed and the features loaded, so they start
+with the imports and data in place. Writes reports/runs/<key>/metrics.json and
 learning_curve.csv per run; any failed run exits 1.
 """
 
@@ -19,7 +21,8 @@ import os
 import sys
 
 CURRENT = "current"
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
 def run_config(key: str, params: dict) -> dict:
@@ -47,8 +50,9 @@ def run_config(key: str, params: dict) -> dict:
     return cfg
 
 
-def train_one(key: str, params: dict) -> int:
-    """Run one entry (or ``current``); 0 finished, 1 failed, 2 a config/store error."""
+def train_one(key: str, params: dict, cfg: dict | None = None) -> int:
+    """Run one entry (or ``current``), composed here unless ``cfg`` is given; 0 finished, 1 failed,
+    2 a config/store error."""
     from scratchbench import paths
     from scratchbench.config import ConfigError
     from scratchbench.runner import run
@@ -57,7 +61,7 @@ def train_one(key: str, params: dict) -> int:
     item = (params.get("train_matrix") or {}).get(key) or {}
     stage = "experiment" if key == CURRENT else f"train-{item.get('experiment', key)}"
     try:
-        cfg = run_config(key, params)
+        cfg = cfg if cfg is not None else run_config(key, params)
         result = run(cfg, out_dir=paths.reports_dir() / "runs" / key, raise_on_failure=False,
                      extra_tags={"launcher": "dvc", "dvc_stage": stage, "matrix_key": key})
     except (ConfigError, TrackingError, FileNotFoundError) as exc:
@@ -71,6 +75,29 @@ def preset_keys(preset: str, params: dict) -> list[str]:
     return [k for k, item in (params.get("train_matrix") or {}).items() if item.get("experiment") == preset]
 
 
+def predicted_seconds(cfg: dict) -> float:
+    """The run's predicted fit seconds under its profile (0 when there is no cost table row)."""
+    from scratchbench.runner import plan
+
+    return float(plan(cfg).get("train.predicted_fit_seconds") or 0.0)
+
+
+def longest_first(keys: list[str], params: dict) -> list[tuple[str, dict | None]]:
+    """``(key, composed config)`` pairs, the longest predicted fit first (so the short runs fill the
+    other worker while it runs); a key whose config does not compose keeps ``None`` (its run reports it)."""
+    from scratchbench.config import ConfigError
+
+    planned = []
+    for i, key in enumerate(keys):
+        try:
+            cfg = run_config(key, params)
+            cost = predicted_seconds(cfg)
+        except (ConfigError, FileNotFoundError, ValueError):
+            cfg, cost = None, float("inf")
+        planned.append((-cost, i, key, cfg))
+    return [(key, cfg) for _, _, key, cfg in sorted(planned, key=lambda p: p[:2])]
+
+
 def train_preset(preset: str, params: dict) -> int:
     """Every matrix entry of ``preset``, side by side on the configured workers; worst exit code."""
     keys = preset_keys(preset, params)
@@ -80,9 +107,14 @@ def train_preset(preset: str, params: dict) -> int:
     workers = _workers(params, keys)
     if workers == 1:
         return max(train_one(k, params) for k in keys)
-    from joblib import Parallel, delayed
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
-    return max(Parallel(n_jobs=workers, backend="loky")(delayed(train_one)(k, params) for k in keys))
+    jobs = longest_first(keys, params)  # composes and loads the features here, before the fork
+    # fork: the workers inherit the imports, configs and features (the parent has started no thread)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(train_one, key, params, cfg) for key, cfg in jobs]
+        return max(f.result() for f in futures)
 
 
 def _workers(params: dict, keys: list[str]) -> int:

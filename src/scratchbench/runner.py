@@ -143,7 +143,7 @@ def _macs(model_cfg: dict[str, Any], spec: Any, kind: str) -> int | None:
 
 def _prepare(cfg: dict[str, Any]) -> tuple[dict[str, Any], Any, Any, Any, dict[str, Any], str]:
     """Caps, features, adapted splits and the epoch budget of a run: (cfg, prep, test, val, params, sha256)."""
-    from scratchbench.data.features import features_sha256, load_features
+    from scratchbench.data.features import features_sha256, load_features_cached
     from scratchbench.models import adapter
     from scratchbench.models.base import Split
     from scratchbench.models.registry import input_kind
@@ -151,7 +151,7 @@ def _prepare(cfg: dict[str, Any]) -> tuple[dict[str, Any], Any, Any, Any, dict[s
     cfg, caps = apply_caps(cfg)
     dataset, impl_name = cfg["dataset"]["name"], cfg["model"]["name"]
     kind = input_kind(impl_name)
-    fs = load_features(dataset)
+    fs = load_features_cached(dataset)
     sha = fs.features_sha256 or features_sha256(dataset)
 
     val_n = cfg["train"].get("val_samples")

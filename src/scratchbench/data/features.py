@@ -173,6 +173,25 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+_CACHE: dict[tuple, FeatureSet] = {}
+
+
+def load_features_cached(dataset: str) -> FeatureSet:
+    """:func:`load_features` once per feature-file version in this process (keyed by path, size and
+    mtime): the pipeline's train stage plans its runs and then forks its workers with the arrays
+    in place. Callers must not modify the arrays."""
+    npz = _resolve_dir(dataset, None) / FEATURES_FILE
+    try:
+        st = npz.stat()
+    except OSError:
+        return load_features(dataset)  # raises the usual error naming the file
+    key = (str(npz.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _CACHE:
+        _CACHE.clear()  # one dataset at a time is what the runs need; keeps memory bounded
+        _CACHE[key] = load_features(dataset)
+    return _CACHE[key]
+
+
 def load_features(dataset: str, root: str | os.PathLike[str] | None = None, verify: bool = True) -> FeatureSet:
     """Load ``data/features/<dataset>`` (``root``: project root or features folder; default from paths).
 

@@ -21,9 +21,18 @@ _RECORD_KEYS = ("epoch", "loss", "train_accuracy", "val_accuracy", "epoch_second
 SMALL_STEP_MACS = 8_000_000
 
 
+THREAD_LIMIT_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+
+
 def cores() -> int:
-    """CPU cores this process may run on."""
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    """CPU cores this process may use: the cores it may run on, capped by ``OPENBLAS_NUM_THREADS`` /
+    ``OMP_NUM_THREADS`` when set (the pipeline's side-by-side workers set 1 each)."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    for var in THREAD_LIMIT_VARS:
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            n = min(n, int(value))
+    return max(1, n)
 
 
 def dense_blas_threads(macs_per_sample: int, rows: int, available: int | None = None) -> int:
