@@ -8,9 +8,11 @@ that use it, at two training-set sizes, profile=full, a few epochs, spooled to a
 the median of each run's per-epoch ``epoch_seconds`` (first epoch left out: tracing, warm-up)
 is fitted by non-negative least squares to ``epoch + step*steps + sample*n + mac*n*macs``;
 ``run`` is the median time outside the epochs (set-up, first-epoch tracing). The caps in
-``experiment/caps.py`` divide ``profile.max_fit_seconds`` by this prediction. One process with
-one BLAS thread, as each of the pipeline's two side-by-side runs has; the CPU is written beside
-the table. On a shared machine the costs come out high (caps conservative): measure when it is quiet.
+``experiment/caps.py`` divide ``profile.max_fit_seconds`` by this prediction. Measured as the
+pipeline runs: one BLAS and TensorFlow thread, with a companion process keeping the other core
+busy (``--alone``: without it) as the pipeline's second side-by-side run does; the CPU is written
+beside the table. On a shared machine the costs come out high (caps conservative): measure when
+it is quiet.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ import argparse
 import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 # as the pipeline runs them: two runs side by side, one BLAS thread each (a lone run with two is faster)
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+             "TF_NUM_INTEROP_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
@@ -113,10 +117,22 @@ def write_table(costs: dict[str, dict[str, float]], cpu: str) -> None:
     QUICK.write_text(text)
 
 
+COMPANION = ("import numpy as np\n"
+             "a = np.random.default_rng(0).random((2000, 784), dtype=np.float32)\n"
+             "w = np.random.default_rng(1).random((784, 100), dtype=np.float32)\n"
+             "while True:\n    (a @ w).T @ a\n")  # a 1-thread dense training-like load
+
+
+def companion() -> subprocess.Popen:
+    """A process busy on one core the way the pipeline's other worker is (GEMMs on one BLAS thread)."""
+    return subprocess.Popen([sys.executable, "-c", COMPANION], env=os.environ.copy())
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dry-run", action="store_true")
     ap.add_argument("--only", nargs="*", help="implementations to measure (default: all in the matrix)")
+    ap.add_argument("--alone", action="store_true", help="no companion load on the other core")
     args = ap.parse_args(argv)
     import yaml
 
@@ -125,25 +141,36 @@ def main(argv: list[str]) -> int:
     matrix = yaml.safe_load((ROOT / "conf" / "pipeline" / "train.yaml").read_text())["train_matrix"]
     old = (yaml.safe_load(QUICK.read_text()) or {}).get("costs") or {}
     costs = dict(old)
-    with tempfile.TemporaryDirectory(prefix="quick-costs-") as tmp:
-        for impl, items in _probes(matrix).items():
-            if args.only and impl not in args.only:
-                continue
-            sizes, epochs = PROBE.get(impl, ((300, 1000), 3))
-            rows = [r for item in items for n in sizes if (r := _probe(item, n, epochs, Path(tmp)))]
-            # one full-batch probe more: tells a per-step cost from a per-sample one (PyBrain's batch
-            # learning still loops over samples)
-            full = _probe(items[-1], sizes[-1], epochs, Path(tmp), ("train.batch_size=null",))
-            rows += [full] if full else []
-            costs[impl] = fit(rows)
-            for r in rows:
-                print(f"{impl:12s} {r['key']:45s} n={r['n']:5d} steps={r['steps']:5d} macs={r['macs']:9d} "
-                      f"val={r['val']:5d} epoch={r['epoch_seconds']:.4f}s run={r['run_seconds']:.3f}s", flush=True)
-            print(f"{impl}: {costs[impl]}", flush=True)
+    beside = None if args.alone else companion()
+    try:
+        with tempfile.TemporaryDirectory(prefix="quick-costs-") as tmp:
+            _measure(matrix, costs, args, Path(tmp))
+    finally:
+        if beside is not None:
+            beside.kill()
+            beside.wait()
     if not args.dry_run:
-        write_table(costs, cpu_description())
+        write_table(costs, cpu_description() + ("" if args.alone else "; the other core busy, as in the pipeline"))
         print(f"wrote {QUICK.relative_to(ROOT)}")
     return 0
+
+
+def _measure(matrix: dict, costs: dict, args: argparse.Namespace, tmp: Path) -> None:
+    """Probe each implementation and fit its cost row into ``costs``."""
+    for impl, items in _probes(matrix).items():
+        if args.only and impl not in args.only:
+            continue
+        sizes, epochs = PROBE.get(impl, ((300, 1000), 3))
+        rows = [r for item in items for n in sizes if (r := _probe(item, n, epochs, tmp))]
+        # one full-batch probe more: tells a per-step cost from a per-sample one (PyBrain's batch
+        # learning still loops over samples)
+        full = _probe(items[-1], sizes[-1], epochs, tmp, ("train.batch_size=null",))
+        rows += [full] if full else []
+        costs[impl] = fit(rows)
+        for r in rows:
+            print(f"{impl:12s} {r['key']:45s} n={r['n']:5d} steps={r['steps']:5d} macs={r['macs']:9d} "
+                  f"val={r['val']:5d} epoch={r['epoch_seconds']:.4f}s run={r['run_seconds']:.3f}s", flush=True)
+        print(f"{impl}: {costs[impl]}", flush=True)
 
 
 if __name__ == "__main__":
