@@ -28,7 +28,6 @@ from typing import Any, Mapping
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402  (this module is imported only when a Keras implementation is used)
 import numpy as np  # noqa: E402
 
 from scratchbench.models.adapter import model_input_shape  # noqa: E402
@@ -42,7 +41,10 @@ from scratchbench.models.arch import (  # noqa: E402
 )
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split  # noqa: E402
 from scratchbench.models.early_stop import EarlyStopping, record_epoch  # noqa: E402
+from scratchbench.models.keras_import import import_keras  # noqa: E402
 from scratchbench.scratch.targets import encode_labels, two_class_proba  # noqa: E402
+
+keras = import_keras()  # this module is imported only when a Keras implementation is used
 
 KERAS_ACTIVATIONS = {"sigmoid", "tanh", "relu", "softmax", "linear"}
 

@@ -1,0 +1,26 @@
+"""Keras is imported without the optional extras this project never uses through it, and they import
+normally afterwards."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+CODE = """
+import sys
+from scratchbench.models import keras_models
+from scratchbench.models.keras_import import UNUSED_EXTRAS
+loaded = [m for m in UNUSED_EXTRAS if m in sys.modules]
+import matplotlib.pyplot, pandas, sklearn.neural_network  # afterwards: importable as ever
+impl = keras_models.KerasMLP()
+print(loaded, matplotlib.pyplot.__name__, pandas.__name__, sklearn.neural_network.__name__, impl.name)
+"""
+
+
+def test_keras_loads_without_pyplot_pandas_and_sklearn_which_import_normally_afterwards():
+    p = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert p.stdout.split()[0] == "[]", p.stdout
+    assert "matplotlib.pyplot pandas sklearn.neural_network keras_mlp" in p.stdout
