@@ -28,7 +28,9 @@ def test_generator_on_a_quick_json(quick_mlp, tmp_path):
     md = tmp_path / "README.md"
     md.write_text("intro\n<!-- bench-mlp:start -->\nold 9.999\n<!-- bench-mlp:end -->\n"
                   "<!-- bench-cnn:start -->\n<!-- bench-cnn:end -->\n"
-                  "<!-- bench-scaling:start -->\n<!-- bench-scaling:end -->\noutro\n")
+                  "<!-- bench-scaling:start -->\n<!-- bench-scaling:end -->\n"
+                  "<!-- bench-pipeline:start -->\n<!-- bench-pipeline:end -->\n"
+                  "<!-- bench-sweep:start -->\n<!-- bench-sweep:end -->\noutro\n")
     assert readme.main(["--bench-dir", str(bench), "--readme", str(md)]) == 0
     text = md.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old 9.999" not in text
@@ -37,6 +39,7 @@ def test_generator_on_a_quick_json(quick_mlp, tmp_path):
     assert f"| 1, 32 | {st['median']:.3f} ({st['iqr'][0]:.3f}–{st['iqr'][1]:.3f})" in text
     assert f"{data['ratios']['batch_128']['numpy_over_floor']:.2f}×" in text
     assert readme.PENDING.format(name="cnn") in text and readme.PENDING.format(name="scaling") in text
+    assert readme.PENDING_RUN.format(name="sweep", cmd=readme.MEASURED_BY["sweep"]) in text
     assert readme.main(["--bench-dir", str(bench), "--readme", str(md), "--check"]) == 0  # idempotent
 
 
@@ -45,3 +48,21 @@ def test_missing_markers_are_an_error(tmp_path):
     md.write_text("no markers\n")
     with pytest.raises(SystemExit, match="bench-mlp:start"):
         readme.main(["--bench-dir", str(tmp_path), "--readme", str(md)])
+
+
+def test_pipeline_and_sweep_figures_come_from_their_json():
+    import json
+
+    from scratchbench.bench.readme_pipeline import GOALS, pipeline_block, sweep_block
+
+    bench = reports_dir() / "bench"
+    data = json.loads((bench / "pipeline.json").read_text())
+    text = pipeline_block(data)
+    for rev in data["revs"]:
+        assert f"**{rev['wall_seconds'] / 60:.1f} min** ({rev['wall_seconds']:.0f} s)" in text
+        assert f"| {rev['totals']['runs']} |" in text
+    verdict = "meets" if data["revs"][0]["wall_seconds"] <= GOALS["pipeline_seconds"] else "misses"
+    assert f"`{data['revs'][0]['rev']}` {verdict} it" in text
+    sweep = json.loads((bench / "sweep.json").read_text())
+    assert f"**{sweep['ratio']:.2f}×**" in sweep_block(sweep)
+    assert f"family {sweep['cpu']['family']} model {sweep['cpu']['model']}" in sweep_block(sweep)

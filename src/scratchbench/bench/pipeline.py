@@ -131,7 +131,8 @@ def bench_rev(repo: Path, rev: str, stages: list[str], work: Path) -> dict[str, 
             row[key] = round(sum(vals), 3) if vals else None
         table.append(row)
     keys = ("before_open_seconds", "overhead_seconds", "fit_seconds")
-    return {"rev": rev, "commit": commit, "exit_code": rc, "stages_requested": stages or "all",
+    return {"rev": rev, "commit": commit, "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "exit_code": rc, "stages_requested": stages or "all",
             "data": f"data/ and .dvc/cache linked from the benchmark's checkout ({copy_s:.1f} s, not counted): "
                     "fetch/featurize skip where the revision's lock matches",
             "wall_seconds": round(total, 3), "stages": table, "runs": runs,

@@ -1,9 +1,10 @@
 """``python -m scratchbench.bench readme``: the README's benchmark tables, generated from ``reports/bench/*.json``.
 
 Each table sits between ``<!-- bench-<name>:start -->`` and ``<!-- bench-<name>:end -->``
-(``mlp``, ``cnn``, ``scaling``) and is rewritten whole from the JSON files, naming the CPU the
-JSON's ``meta.host`` records: no figure in those blocks is typed by hand. Missing JSON files give
-a "pending" line. ``--check`` exits 1 when the README differs from what would be generated.
+(``mlp``, ``cnn``, ``scaling``; ``pipeline`` and ``sweep`` from :mod:`.readme_pipeline`) and is
+rewritten whole from the JSON files, naming the CPU the JSON records: no figure in those blocks
+is typed by hand. Missing JSON files give a "pending" line. ``--check`` exits 1 when the README
+differs from what would be generated.
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ from typing import Any, Sequence
 
 from ..paths import project_root, reports_dir
 from .host import cpu_label
+from .readme_pipeline import pipeline_block, sweep_block
 
-BLOCKS = ("mlp", "cnn", "scaling")
+BLOCKS = ("mlp", "cnn", "scaling", "pipeline", "sweep")
 PENDING = "_Pending: no `reports/bench/{name}*.json` yet; `make bench` measures and regenerates this table._"
+MEASURED_BY = {"pipeline": "python -m scratchbench.bench pipeline --rev HEAD --rev <before>",
+               "sweep": "uv run python benchmarks/sweep_ratio.py"}
+PENDING_RUN = ("_Pending: no `reports/bench/{name}.json` yet; `{cmd}` measures it, then "
+               "`python -m scratchbench.bench readme`._")
 
 
 def _load(bench_dir: Path, name: str) -> list[dict[str, Any]]:
@@ -186,6 +192,10 @@ def render(bench_dir: Path) -> dict[str, str]:
         out["scaling"] = scaling_table(json.loads(scaling.read_text()))
     else:
         out["scaling"] = PENDING.format(name="scaling")
+    for name, block in (("pipeline", pipeline_block), ("sweep", sweep_block)):
+        path = bench_dir / f"{name}.json"
+        out[name] = (block(json.loads(path.read_text())) if path.is_file()
+                     else PENDING_RUN.format(name=name, cmd=MEASURED_BY[name]))
     return out
 
 

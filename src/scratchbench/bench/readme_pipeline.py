@@ -1,0 +1,99 @@
+"""The README's pipeline and sweep figures, generated from ``reports/bench/pipeline.json`` (``bench pipeline``)
+and ``reports/bench/sweep.json`` (``benchmarks/sweep_ratio.py``): issue 12's goals beside what was measured."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+GOALS = {"pipeline_seconds": 300.0, "numpy_fixed_seconds": 2.0, "keras_overhead_seconds": 5.0,
+         "run_seconds": 60.0, "sweep_ratio": 0.6}
+TINY_NUMPY_RUN = "r1_single_neuron-numpy_mlp"  # the matrix's smallest NumPy run
+
+
+def cpu_text(cpu: dict[str, Any], nproc: Any = None) -> str:
+    """lscpu's model, family/model and vector flags (``pipeline.cpu_info``), and the CPU count."""
+    flags = set(cpu.get("flags", []))
+    vec = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    n = cpu.get("cpus") or nproc or "?"
+    name, fam, model = cpu.get("model_name", "?"), cpu.get("family", "?"), cpu.get("model", "?")
+    return f"{n}-CPU {name} (family {fam} model {model}, {vec})"
+
+
+def _stage_seconds(rev: dict[str, Any], match: Any) -> float:
+    return sum(s["wall_seconds"] for s in rev["stages"] if match(s["stage"]))
+
+
+def _rev(rev: dict[str, Any]) -> str:
+    """The revision as given, and its commit when the name is not the commit itself."""
+    same = rev["commit"].startswith(rev["rev"])
+    return f"`{rev['rev']}`" if same else f"`{rev['rev']}` ({rev['commit'][:7]})"
+
+
+def _mark(value: float, goal: float) -> str:
+    return "meets" if value <= goal else "misses"
+
+
+def fixed_costs(rev: dict[str, Any]) -> dict[str, Any]:
+    """Per-run costs beyond fitting: the tiny NumPy run from its stage's process start to its run spooled, each
+    Keras run's time beyond its fit (before its run opened + inside it), and the longest run."""
+    runs = [r for r in rev["runs"] if r.get("open_close_seconds") is not None]
+    tiny = [r for r in runs if r["run"].startswith(TINY_NUMPY_RUN) and r["before_open_seconds"] is not None]
+    keras = [r["before_open_seconds"] + r["overhead_seconds"] for r in runs
+             if "-keras_" in r["run"] and r["before_open_seconds"] is not None and r["overhead_seconds"] is not None]
+    longest = max(runs, key=lambda r: (r["before_open_seconds"] or 0.0) + r["open_close_seconds"], default=None)
+    return {"tiny_numpy": (tiny[0]["before_open_seconds"] + tiny[0]["open_close_seconds"]) if tiny else None,
+            "keras": keras,
+            "longest": None if longest is None else ((longest["before_open_seconds"] or 0.0)
+                                                     + longest["open_close_seconds"], longest["run"])}
+
+
+def pipeline_block(data: dict[str, Any]) -> str:
+    revs = data["revs"]
+    lines = ["| revision | `dvc repro` | train stages | fitting (sum over runs) | record | experiment | report | runs "
+             "| load avg before → after |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in revs:
+        tot = r["totals"]
+        lines.append(
+            f"| {_rev(r)} | **{r['wall_seconds'] / 60:.1f} min** ({r['wall_seconds']:.0f} s) "
+            f"| {_stage_seconds(r, lambda s: s.startswith('train')):.0f} s | {tot['fit_seconds']:.0f} s "
+            f"| {_stage_seconds(r, lambda s: s == 'record'):.0f} s "
+            f"| {_stage_seconds(r, lambda s: s == 'experiment'):.0f} s "
+            f"| {_stage_seconds(r, lambda s: s == 'report'):.0f} s | {tot['runs']} "
+            f"| {r['load_average_before'][0]:.2f} → {r['load_average_after'][0]:.2f} |")
+    new = revs[0]
+    f = fixed_costs(new)
+    goal = GOALS
+    date = f", {new['date_utc'][:10]}" if new.get("date_utc") else ""
+    lines += ["", f"Measured with `python -m scratchbench.bench pipeline` on a "
+                  f"{cpu_text(data['cpu'], data.get('nproc'))}{date}, every revision in the same session: a fresh "
+                  f"clone, data linked (fetch/featurize skipped), `dvc repro`. Goal ≤ "
+                  f"{goal['pipeline_seconds'] / 60:.0f} min: `{new['rev']}` "
+                  f"{_mark(new['wall_seconds'], goal['pipeline_seconds'])} it."]
+    parts = []
+    if f["tiny_numpy"] is not None:
+        parts.append(f"the tiny NumPy run ({TINY_NUMPY_RUN}) takes {f['tiny_numpy']:.1f} s from its stage's process "
+                     f"start to its run spooled (goal ≤ {goal['numpy_fixed_seconds']:.0f} s: "
+                     f"{_mark(f['tiny_numpy'], goal['numpy_fixed_seconds'])})")
+    if f["keras"]:
+        ks, g = f["keras"], goal["keras_overhead_seconds"]
+        parts.append(f"a Keras run spends {min(ks):.1f}–{max(ks):.1f} s (median {statistics.median(ks):.1f} s) "
+                     f"beyond its fit, importing TensorFlow included (goal ≤ {g:.0f} s: "
+                     f"{sum(k <= g for k in ks)} of {len(ks)} runs within)")
+    if f["longest"] is not None:
+        parts.append(f"the longest run, {f['longest'][1]}, takes {f['longest'][0]:.1f} s start to end (goal ≤ "
+                     f"{goal['run_seconds']:.0f} s: {_mark(f['longest'][0], goal['run_seconds'])})")
+    if parts:
+        lines.append(f"In `{new['rev']}`, " + "; ".join(parts)
+                     + ". Per stage and per run: `reports/bench/pipeline.json`.")
+    return "\n".join(lines)
+
+
+def sweep_block(data: dict[str, Any]) -> str:
+    b, j = data["basic"], data["joblib"]
+    return (f"`benchmarks/sweep_ratio.py`: {data['jobs']} jobs of `{data['preset']}` with their own seeds, on 2 joblib "
+            f"workers **{j['wall_seconds']:.0f} s** against **{b['wall_seconds']:.0f} s** on the basic launcher: "
+            f"**{data['ratio']:.2f}×** (goal ≤ {data['goal']}: {_mark(data['ratio'], data['goal'])} it); "
+            f"{j['runs_finished']} and {b['runs_finished']} of {data['jobs']} runs recorded FINISHED; "
+            f"{cpu_text(data['cpu'], data.get('nproc'))}, load average {data['load_average_before'][0]:.2f} before, "
+            f"{data['load_average_after'][0]:.2f} after (`reports/bench/sweep.json`).")
