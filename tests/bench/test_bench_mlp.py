@@ -46,6 +46,17 @@ def test_every_implementation_and_setting_ran_in_its_own_pinned_process(quick_ml
             assert w["command"][:3] == ["taskset", "-c", str(first_core)]
 
 
+def test_engine_profile_accounts_for_the_whole_epoch_per_batch_size(quick_mlp):
+    _, data = quick_mlp
+    assert set(data["profile"]) == {f"batch_{b}" for b in data["meta"]["batch_sizes"]}
+    for prof in data["profile"].values():
+        groups = prof["groups_cpu_seconds_per_epoch"]
+        assert groups["dense layers (GEMMs, bias)"] > 0 and groups["optimizer step"] > 0
+        assert groups["softmax+loss head"] > 0 and groups["activations"] > 0
+        epoch = prof["epoch_cpu_seconds_mean"]
+        assert abs(sum(groups.values()) - epoch) <= 1e-6 + 1e-3 * epoch
+
+
 def test_repeats_alternate_abba(quick_mlp):
     _, data = quick_mlp
     order = data["meta"]["order"]

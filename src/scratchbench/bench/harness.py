@@ -181,10 +181,13 @@ def measure_in_fresh_workers(settings: Sequence[Setting], threads: int, repeats:
                              make_setting: Callable[[str, dict[str, Any]], dict[str, Any]],
                              log: Callable[[str], None] = print,
                              specs: dict[str, tuple[str, str | None]] | None = None,
+                             after: Callable[[str, dict[str, Worker]], Any] | None = None,
                              ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``measure`` with new worker processes for every setting (nothing a previous setting traced or cached
     carries over); returns the merged measurements and ``{key: {label: worker hello + command}}``.
-    ``specs`` maps a label to ``(kind, engine_dir)`` (another revision's engine); other labels are their kind."""
+    ``specs`` maps a label to ``(kind, engine_dir)`` (another revision's engine); other labels are their kind.
+    ``after(key, workers)``, when given, runs once the setting is timed (e.g. a profiling pass); what it returns
+    goes to ``merged["after"][key]``."""
     specs = specs or {}
     merged: dict[str, Any] = {"order": [], "errors": {}}
     hello: dict[str, Any] = {}
@@ -194,6 +197,8 @@ def measure_in_fresh_workers(settings: Sequence[Setting], threads: int, repeats:
         try:
             m = measure(workers, [setting], threads, repeats, make_setting, log)
             hello[key] = {label: w.hello | {"command": w.command} for label, w in workers.items()}
+            if after is not None:
+                merged.setdefault("after", {})[key] = after(key, workers)
         finally:
             close_all(workers)
         merged[key] = m[key]

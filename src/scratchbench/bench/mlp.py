@@ -58,6 +58,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128])
     p.add_argument("--threads", type=int, nargs="+", default=None, help="thread counts (default: 1 and all cores)")
     p.add_argument("--pybrain-images", type=int, default=500, help="images per PyBrain epoch (default 500)")
+    p.add_argument("--profile-samples", type=int, default=None,
+                   help="images of the engine's separate profiling pass per batch size (default: the epoch's; 0: none)")
     p.add_argument("--engine-commit", default=None, metavar="REV",
                    help="also time the engine of git revision REV (numpy@REV), alternated with the others")
     harness.add_common_options(p, KINDS, "synthetic, 512 images, 2 repeats, 1 thread, tiny floor")
@@ -68,6 +70,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.threads = args.threads or [1]
     if args.threads is None:
         args.threads = sorted({1, len(os.sched_getaffinity(0))})
+    args.profile_samples = args.samples if args.profile_samples is None else min(args.profile_samples, args.samples)
     for name in ("samples", "repeats", "pybrain_images"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')}: must be >= 1")
@@ -95,6 +98,17 @@ def estimate_seconds(plan: Sequence[tuple[str, int, int, float]], repeats: int, 
             per = a * steps + flops / (rate * 1e9)
         total += per * (repeats + 1 + extra_epochs.get(kind, 0))
     return total
+
+
+def profile_groups(profile: dict[str, Any]) -> dict[str, float]:
+    """The profiling pass's CPU seconds per epoch in groups: dense layers (their GEMMs and bias), activations,
+    the softmax + loss head, the optimizer step and the rest (batch gather, bookkeeping, loop)."""
+    groups = {"dense layers (GEMMs, bias)": 0.0, "activations": 0.0, "softmax+loss head": 0.0, "optimizer step": 0.0,
+              "other (batch gather, bookkeeping, loop)": 0.0}
+    for key, sec in profile["layers_seconds_per_epoch"].items():
+        name = "dense layers (GEMMs, bias)" if ":Dense " in key else "activations" if ":Activation " in key else key
+        groups[name] = groups.get(name, 0.0) + sec
+    return groups
 
 
 def ratios(row: dict[str, float]) -> dict[str, float]:
@@ -131,8 +145,14 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
     print(f"bench mlp, {threads} thread(s): {len(settings)} setting(s) x {len(kinds)} implementation(s) "
           f"x {args.repeats} repeats; estimated {est / 60:.1f} min on 2 quiet cores", flush=True)
     t0 = time.perf_counter()
+    def profile(key: str, workers: dict[str, Any]) -> dict[str, Any] | None:
+        if "numpy" not in workers or not args.profile_samples:
+            return None
+        return workers["numpy"].ask(cmd="profile", key=key, samples=args.profile_samples)
+
     measured, hello = harness.measure_in_fresh_workers(settings, threads, args.repeats,
-                                                       harness.make_setting_fn(args.quick, registry), specs=specs)
+                                                       harness.make_setting_fn(args.quick, registry), specs=specs,
+                                                       after=profile)
     s = harness.summarise(measured, [k for k, _, _ in settings])
     result: dict[str, Any] = {}
     for key, row in s["medians"].items():
@@ -152,6 +172,10 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
         if engine and key.startswith("batch_") and row.get("numpy") and row.get(f"numpy@{engine[0]}"):
             result["ratios"][key]["numpy_over_engine_commit"] = row["numpy"] / row[f"numpy@{engine[0]}"]
     result["stats"] = s["stats"]
+    profiles = {key: p for key, p in (measured.get("after") or {}).items() if p and "error" not in p}
+    if profiles:
+        result["profile"] = {key: {**p, "groups_cpu_seconds_per_epoch": profile_groups(p)}
+                             for key, p in profiles.items()}
     info = {key: {label: r["info"] for label, r in measured[key].items()} for key, _, _ in settings}
     floor = {}
     for key, _, _ in settings:
@@ -202,6 +226,10 @@ def print_table(result: dict[str, Any]) -> None:
         print("    " + ", ".join(f"{k} {v:.2f}x" for k, v in result["ratios"][key].items()))
     if "pybrain" in result:
         print(f"  pybrain: {result['pybrain']['seconds_per_1000_images']:.3f} s per 1,000 images")
+    for key, prof in (result.get("profile") or {}).items():
+        groups = prof["groups_cpu_seconds_per_epoch"]
+        print(f"  engine profile, {key} (CPU s per epoch, separate pass; epoch {prof['epoch_cpu_seconds_mean']:.3f}): "
+              + ", ".join(f"{k} {v:.3f}" for k, v in groups.items()))
     if m["errors"]:
         print(f"  errors: {m['errors']}")
 

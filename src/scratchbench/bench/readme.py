@@ -112,6 +112,12 @@ def mlp_table(runs: list[dict[str, Any]]) -> str:
                    f"(online, {pb['images_per_epoch']}-image epochs)" if pb else "")
         squares = [f["square_gemm"]["gflops"] for f in m.get("floor", {}).values()]
         lines.append(f"- {m['threads']} thread(s): floor {floors or '-'}; {_peak(m['host'], squares)}" + pybrain + ".")
+        for key, prof in (run.get("profile") or {}).items():
+            groups = ", ".join(f"{k} {v:.3f}" for k, v in prof["groups_cpu_seconds_per_epoch"].items())
+            floor = run[key].get("floor")
+            lines.append(f"  - where the engine's epoch goes, batch {key.removeprefix('batch_')} (CPU s, a separate "
+                         f"profiling pass, all threads; epoch {prof['epoch_cpu_seconds_mean']:.3f}): {groups}; "
+                         f"the floor's GEMMs {_s(floor)} s wall.")
     tuned = [f"{r['meta']['threads']} thread(s) batch {key.removeprefix('batch_')}: {i['keras_tuned']['compile']}"
              for r in runs for key, i in r["meta"].get("implementations", {}).items() if i.get("keras_tuned")]
     if tuned:

@@ -21,6 +21,7 @@ thread for small steps (``models.numpy_net.dense_blas_threads``); the floor take
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -30,7 +31,7 @@ import traceback
 import warnings
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 KINDS = ("numpy", "keras", "keras_tuned", "sklearn", "pybrain", "floor")
 TUNED_STEPS_PER_EXECUTION = 64  # Keras' documented compile argument: 64 steps per call into the graph
@@ -312,11 +313,40 @@ class LayerProfile:
             self.wrap(net, "_head", "softmax+loss head")
 
 
+@contextlib.contextmanager
+def timed_optimizer_steps(seconds: dict[str, float], key: str = "optimizer step") -> Iterator[None]:
+    """CPU seconds of every engine optimizer's ``step`` into ``seconds[key]`` while the block runs."""
+    from ..scratch import optimizers
+
+    classes = [c for c in vars(optimizers).values()
+               if isinstance(c, type) and issubclass(c, optimizers.Optimizer) and "step" in vars(c)]
+    originals = {c: c.step for c in classes}
+
+    def wrap(fn: Any) -> Any:
+        def step(self: Any, *a: Any, **k: Any) -> Any:
+            t0 = time.process_time()
+            try:
+                return fn(self, *a, **k)
+            finally:
+                seconds[key] += time.process_time() - t0
+        return step
+
+    for c, fn in originals.items():
+        c.step = wrap(fn)
+    try:
+        yield
+    finally:
+        for c, fn in originals.items():
+            c.step = fn
+
+
 def profile_pass(impl: Any, split: Any, samples: int) -> dict[str, Any]:
-    """One extra epoch over ``samples`` images with per-layer and per-conv-step timers, scaled to the epoch.
+    """One extra epoch over ``samples`` images with per-layer, optimizer and per-conv-step timers, scaled to
+    the epoch.
 
     Runs after the timed epochs (it instruments the network for good). Per-thread CPU comes from
-    ``/proc/self/task``, so the conv worker threads' time is counted, and the threads are counted."""
+    ``/proc/self/task``, so the conv worker threads' time is counted, and the threads are counted. What no
+    timer covers (the batch gather, accuracy bookkeeping, the loop) is the epoch's CPU time minus the rest."""
     from ..models.base import Split
     from ..scratch import conv
 
@@ -324,10 +354,11 @@ def profile_pass(impl: Any, split: Any, samples: int) -> dict[str, Any]:
     layers.instrument(impl.net)
     sub = Split(split.x[:samples], split.y[:samples])
     before, c0, t0 = thread_cpu(), time.process_time(), time.perf_counter()
-    with conv.profiled(time.thread_time) as steps:  # each conv step's CPU time on the thread it runs on
+    with conv.profiled(time.thread_time) as steps, timed_optimizer_steps(layers.seconds):
         impl.fit(sub)
     wall, cpu, after = time.perf_counter() - t0, time.process_time() - c0, thread_cpu()
     scale = len(split.x) / samples
+    layers.seconds["other (batch gather, bookkeeping, loop)"] = max(0.0, cpu - sum(layers.seconds.values()))
     per_epoch = lambda d: {k: v * scale for k, v in sorted(d.items(), key=lambda kv: -kv[1])}  # noqa: E731
     per_thread = sorted((after[t] - before.get(t, 0.0) for t in after), reverse=True)
     return {"layers_seconds_per_epoch": per_epoch(layers.seconds), "conv_internals_seconds_per_epoch": per_epoch(steps),
@@ -335,8 +366,8 @@ def profile_pass(impl: Any, split: Any, samples: int) -> dict[str, Any]:
             "threads_total": len(after), "threads_active": active_threads(before, after, wall),
             "thread_cpu_seconds_per_epoch": [c * scale for c in per_thread if c > 0],
             "conv_workers": conv.workers(),
-            "clock": "process_time per layer call, thread_time per conv step, /proc/self/task per thread "
-                     "(CPU seconds, all threads); "
+            "clock": "process_time per layer call and optimizer step, thread_time per conv step, /proc/self/task "
+                     "per thread (CPU seconds, all threads); "
                      f"a separate untimed pass over {samples} images scaled to the {len(split.x)}-image epoch"}
 
 
