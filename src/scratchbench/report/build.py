@@ -107,7 +107,7 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
     if not predictions:
         report.notes.append("Confusion matrices, sample grids and decision boundaries skipped (--no-predictions).")
         return
-    from scratchbench.report.predictions import moons_test_points, run_predictions
+    from scratchbench.report.predictions import run_predictions, test_points
 
     boundaries = {d["preset"]: d for d in decls if d["kind"] == "decision_boundary"}
     boundary_panels: dict[str, list] = {preset: [] for preset in boundaries}
@@ -121,7 +121,7 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
         run = g.runs[0]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            preds = run_predictions(run, report.tracking_uri)
+            preds = run_predictions(run, report.tracking_uri, boundary=g.experiment in boundaries)
         report.notes.extend(f"{g.label}: {w.message}" for w in caught)
         if preds is None:
             continue
@@ -132,10 +132,10 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
         if best_of.get(g.dataset) is g and preds.images is not None and len(preds.images) == len(preds.y_true):
             figs.append(F.sample_grid(preds.images, preds.y_true, preds.y_pred, preds.class_names, title,
                                       fig_dir / f"samples_{name}.png", g.dataset))
-        if g.experiment in boundaries and preds.model is not None:  # every implementation and variant
-            boundary_panels[g.experiment].append((g.dataset, g.label, preds.model.predict_proba))
+        if preds.boundary is not None and g.experiment in boundaries:  # every implementation and variant
+            boundary_panels[g.experiment].append((g.dataset, g.label, preds.boundary))
     for preset, panels in boundary_panels.items():
-        pts = moons_test_points(panels[0][0]) if panels else None
+        pts = test_points(panels[0][0]) if panels else None
         if pts is not None:
             order = sorted((p[1:] for p in panels), key=lambda p: (not p[0].startswith("numpy"), p[0]))
             figs.append(F.decision_boundaries(order, pts[0], pts[1], fig_dir / boundaries[preset]["file"],

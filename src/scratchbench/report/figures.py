@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import matplotlib
 
@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
+from scratchbench.experiment.predictions import Boundary  # noqa: E402
 from scratchbench.report.collect import RunGroup  # noqa: E402
 from scratchbench.report.tables import seconds_per_epoch  # noqa: E402
 
@@ -288,22 +289,17 @@ def flat_output_note(p: np.ndarray, spread: float = 0.05) -> str:
     return f"constant output P(1) ≈ {float(np.mean(p)):.2f} everywhere: stuck on the loss plateau"
 
 
-def decision_boundaries(panels: Sequence[tuple[str, Callable[[np.ndarray], np.ndarray]]], x: np.ndarray,
-                        y: np.ndarray, path: Path, reference: str, dataset: str) -> Figure:
+def decision_boundaries(panels: Sequence[tuple[str, Boundary]], x: np.ndarray, y: np.ndarray, path: Path,
+                        reference: str, dataset: str) -> Figure:
     """P(class 1) over the plane for each model, side by side, test points on top (a preset's ``decision_boundary``)."""
-    pad = 0.5
-    x0, x1 = x[:, 0].min() - pad, x[:, 0].max() + pad
-    y0, y1 = x[:, 1].min() - pad, x[:, 1].max() + pad
-    gx, gy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
-    grid = np.c_[gx.ravel(), gy.ravel()]
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 5), squeeze=False)
-    for ax, (label, proba) in zip(axes[0], panels, strict=True):
-        p = np.asarray(proba(grid))[:, 1].reshape(gx.shape)
-        ax.contourf(gx, gy, p, levels=20, cmap="RdBu_r", alpha=0.75, vmin=0, vmax=1)
-        ax.contour(gx, gy, p, levels=[0.5], colors="black", linewidths=1.5)
+    for ax, (label, b) in zip(axes[0], panels, strict=True):
+        gx, gy = b.grid()
+        ax.contourf(gx, gy, b.p_grid, levels=20, cmap="RdBu_r", alpha=0.75, vmin=0, vmax=1)
+        ax.contour(gx, gy, b.p_grid, levels=[0.5], colors="black", linewidths=1.5)
         ax.scatter(x[:, 0], x[:, 1], c=y, cmap="RdBu_r", edgecolors="black", s=18, vmin=0, vmax=1)
-        acc = float(((np.asarray(proba(x))[:, 1] >= 0.5).astype(int) == y).mean())
-        flat = flat_output_note(p)
+        acc = float(((b.p_points >= 0.5).astype(int) == y).mean())
+        flat = flat_output_note(b.p_grid)
         ax.set_title(f"{label}\ntest accuracy {acc:.3f}" + (f"\n{flat}" if flat else ""), fontsize=9)
         ax.set_xlabel("x1")
         ax.set_ylabel("x2")
