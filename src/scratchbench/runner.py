@@ -26,7 +26,7 @@ import yaml
 
 from scratchbench.config import validate
 from scratchbench.experiment import activations as act
-from scratchbench.experiment.caps import apply_caps, epoch_cap, test_indices
+from scratchbench.experiment.caps import apply_caps, capped_test_rows, epoch_cap
 from scratchbench.models.arch import macs_per_sample
 from scratchbench.experiment.curves import plot_curve, write_curve_csv, write_metrics_json
 from scratchbench.experiment.predictions import boundary_of, save_predictions
@@ -165,7 +165,7 @@ def _prepare(cfg: dict[str, Any]) -> tuple[dict[str, Any], Any, Any, Any, dict[s
     prep = adapter.prepare(fs, kind, cfg)
     scaling, dtype = cfg["model"]["input_scaling"], cfg["model"]["dtype"]
     test = prep.test
-    idx = test_indices(len(test.y), cfg["train"]["max_test_samples"], cfg["seed"])
+    idx = capped_test_rows(len(test.y), cfg["train"]["max_test_samples"], cfg["seed"])
     if idx is not None:
         test = Split(test.x[idx], test.y[idx])
     if held_out is not None:
@@ -247,7 +247,7 @@ def _predictions(cfg: dict[str, Any], prep: Any, res: Any, proba: Callable[[np.n
     """The run's ``predictions.npz``: its test-set predictions and, when its preset draws a decision
     boundary of 2-feature data, the model's probabilities over that figure's plane (the report then
     needs no model)."""
-    idx = test_indices(len(prep.test.y), cfg["train"]["max_test_samples"], cfg["seed"])
+    idx = capped_test_rows(len(prep.test.y), cfg["train"]["max_test_samples"], cfg["seed"])
     y_true = prep.test.y if idx is None else prep.test.y[idx]
     kinds = {str(getattr(f["kind"], "value", f["kind"])) for f in cfg["experiment"].get("figures") or []}
     boundary = None

@@ -106,7 +106,7 @@ def epoch_cap(cfg: dict[str, Any], n_train: int, macs: int | None = None, n_val:
     return epochs, record
 
 
-def test_indices(n_test: int, cap: int | None, seed: int) -> np.ndarray | None:
+def capped_test_rows(n_test: int, cap: int | None, seed: int) -> np.ndarray | None:
     """The test rows a run with test cap ``cap`` is scored on (sorted, ``default_rng([seed, 3])``); ``None``: all."""
     if cap is None or int(cap) >= n_test:
         return None

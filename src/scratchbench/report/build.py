@@ -107,7 +107,7 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
     if not predictions:
         report.notes.append("Confusion matrices, sample grids and decision boundaries skipped (--no-predictions).")
         return
-    from scratchbench.report.predictions import run_predictions, test_points
+    from scratchbench.report.predictions import boundary_points, run_predictions
 
     boundaries = {d["preset"]: d for d in decls if d["kind"] == "decision_boundary"}
     boundary_panels: dict[str, list] = {preset: [] for preset in boundaries}
@@ -135,7 +135,7 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
         if preds.boundary is not None and g.experiment in boundaries:  # every implementation and variant
             boundary_panels[g.experiment].append((g.dataset, g.label, preds.boundary))
     for preset, panels in boundary_panels.items():
-        pts = test_points(panels[0][0]) if panels else None
+        pts = boundary_points(panels[0][0]) if panels else None
         if pts is not None:
             order = sorted((p[1:] for p in panels), key=lambda p: (not p[0].startswith("numpy"), p[0]))
             figs.append(F.decision_boundaries(order, pts[0], pts[1], fig_dir / boundaries[preset]["file"],

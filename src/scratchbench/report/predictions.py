@@ -10,11 +10,12 @@ import functools
 import tempfile
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from scratchbench.experiment.caps import test_indices
+from scratchbench.experiment.caps import capped_test_rows
 from scratchbench.experiment.predictions import Boundary, boundary_of, load_predictions
 from scratchbench.report.collect import RunRecord
 from scratchbench.tracking.names import ARTIFACT_PREDICTIONS
@@ -30,19 +31,26 @@ class Predictions:
     model: Any = None  # scratchbench.predict.RunModel when the model was loaded
 
 
-@functools.cache
 def _features(dataset: str):
-    """The dataset's test split (training arrays left unread), once per process."""
+    """The dataset's test split (training arrays left unread), read once per process and feature file."""
+    from scratchbench.data.features import features_path
+
+    path = features_path(dataset)
+    return _features_of(dataset, str(path), path.stat().st_mtime_ns if path.is_file() else 0)
+
+
+@functools.cache
+def _features_of(dataset: str, path: str, version: int):
     from scratchbench.data.features import load_features
 
-    return load_features(dataset, test_only=True)
+    return load_features(dataset, Path(path).parent, test_only=True)
 
 
 def test_subset(run: RunRecord, n_test: int) -> np.ndarray | None:
     """The test rows the run was scored on when it capped them (same seeded draw as the runner)."""
     cap = run.param("train.max_test_samples_effective")
     try:
-        return test_indices(n_test, int(cap) if cap not in (None, "", "None") else None, int(run.seed))
+        return capped_test_rows(n_test, int(cap) if cap not in (None, "", "None") else None, int(run.seed))
     except ValueError:
         return None
 
@@ -99,7 +107,7 @@ def run_predictions(run: RunRecord, tracking_uri: str | None = None, boundary: b
                        _test_images(fs, idx, len(y_pred)), drawn, model)
 
 
-def test_points(dataset: str) -> tuple[np.ndarray, np.ndarray] | None:
+def boundary_points(dataset: str) -> tuple[np.ndarray, np.ndarray] | None:
     """The test points and labels a decision-boundary figure draws (``None`` without features)."""
     try:
         fs = _features(dataset)
