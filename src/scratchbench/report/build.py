@@ -17,6 +17,7 @@ import yaml
 from scratchbench.report import figures as F
 from scratchbench.report.collect import (RunFilter, RunGroup, RunRecord, count_unfinished,
                                          group_runs, load_histories, load_runs)
+from scratchbench.report.pool import FigurePool
 from scratchbench.report.reproduction import (ReproRow, build_reproduction, presets_dir, published_values,
                                               verdict_counts)
 from scratchbench.report.tables import Table, build_tables, seconds_per_epoch
@@ -82,28 +83,29 @@ def figure_declarations(conf_dir: Path | None = None) -> list[dict[str, Any]]:
 
 
 def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
-    groups, figs = report.groups, report.figures
-    figs.append(F.activations_figure(fig_dir))
+    """Draw every figure (in worker processes: ``report/pool.py``) into ``report.figures``, in report order."""
+    with FigurePool() as pool:  # an error cancels the figures still queued
+        _queue_figures(report, fig_dir, predictions, pool)
+        report.figures.extend(pool.results())
+
+
+def _queue_figures(report: Report, fig_dir: Path, predictions: bool, pool: FigurePool) -> None:
+    groups = report.groups
+    pool.draw(F.activations_figure, fig_dir)
     for ds in sorted({g.dataset for g in groups}):
-        fig = F.learning_curves(groups, ds, fig_dir)
-        if fig:
-            figs.append(fig)
-    fig = F.accuracy_vs_time(groups, fig_dir)
-    if fig:
-        figs.append(fig)
+        pool.draw(F.learning_curves, [g for g in groups if g.dataset == ds], ds, fig_dir)
+    pool.draw(F.accuracy_vs_time, groups, fig_dir)
     decls = figure_declarations()
     checks = [r.check for r in report.reproduction]
     for d in decls:
         path = fig_dir / d["file"]
         if d["kind"] == "cost_curve":
-            fig = F.cost_curve(groups, tuple(d.get("presets") or [d["preset"]]), path, d["reference"])
+            presets = tuple(d.get("presets") or [d["preset"]])
+            pool.draw(F.cost_curve, [g for g in groups if g.experiment in presets], presets, path, d["reference"])
         elif d["kind"] == "published_curve":
             published = published_values(checks, d["preset"], d.get("metric") or "val_accuracy")
-            fig = F.published_curve(groups, d["preset"], published, path, d["reference"])
-        else:
-            continue
-        if fig:
-            figs.append(fig)
+            pool.draw(F.published_curve, [g for g in groups if g.experiment == d["preset"]], d["preset"], published,
+                      path, d["reference"])
     if not predictions:
         report.notes.append("Confusion matrices, sample grids and decision boundaries skipped (--no-predictions).")
         return
@@ -127,19 +129,19 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
             continue
         name = F.slug(f"{g.dataset}_{g.experiment}_{g.implementation}_{g.variant}")
         title = f"{g.label} on {g.dataset} (seed {run.seed or '?'})"
-        figs.append(F.confusion_figure(preds.y_true, preds.y_pred, preds.class_names, title,
-                                       fig_dir / f"confusion_{name}.png", g.dataset))
+        pool.draw(F.confusion_figure, preds.y_true, preds.y_pred, preds.class_names, title,
+                  fig_dir / f"confusion_{name}.png", g.dataset)
         if best_of.get(g.dataset) is g and preds.images is not None and len(preds.images) == len(preds.y_true):
-            figs.append(F.sample_grid(preds.images, preds.y_true, preds.y_pred, preds.class_names, title,
-                                      fig_dir / f"samples_{name}.png", g.dataset))
+            pool.draw(F.sample_grid, preds.images, preds.y_true, preds.y_pred, preds.class_names, title,
+                      fig_dir / f"samples_{name}.png", g.dataset)
         if preds.boundary is not None and g.experiment in boundaries:  # every implementation and variant
             boundary_panels[g.experiment].append((g.dataset, g.label, preds.boundary))
     for preset, panels in boundary_panels.items():
         pts = boundary_points(panels[0][0]) if panels else None
         if pts is not None:
             order = sorted((p[1:] for p in panels), key=lambda p: (not p[0].startswith("numpy"), p[0]))
-            figs.append(F.decision_boundaries(order, pts[0], pts[1], fig_dir / boundaries[preset]["file"],
-                                              boundaries[preset]["reference"], panels[0][0]))
+            pool.draw(F.decision_boundaries, order, pts[0], pts[1], fig_dir / boundaries[preset]["file"],
+                      boundaries[preset]["reference"], panels[0][0])
 
 
 def _curve_files(report: Report, plot_dir: Path) -> None:
