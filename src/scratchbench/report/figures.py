@@ -9,6 +9,7 @@ from typing import Sequence
 
 import matplotlib.ticker
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure as MplFigure
 
 from scratchbench.experiment.predictions import Boundary
@@ -34,8 +35,13 @@ def slug(text: str) -> str:
 
 
 def _subplots(rows: int = 1, cols: int = 1, **kw):
-    """(figure, axes) like ``pyplot.subplots``, without pyplot: no figure manager, nothing to close."""
-    fig = MplFigure(figsize=kw.pop("figsize"))
+    """(figure, axes) like ``pyplot.subplots``, without pyplot: no figure manager, nothing to close.
+
+    The figure keeps one Agg canvas, so ``tight_layout`` and ``savefig`` share a renderer and its
+    text-metrics cache (a canvas-less figure makes a new one for each: every label measured twice).
+    """
+    fig = MplFigure(figsize=kw.pop("figsize"), dpi=DPI)
+    FigureCanvasAgg(fig)
     return fig, fig.subplots(rows, cols, **kw)
 
 

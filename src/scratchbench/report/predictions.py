@@ -12,6 +12,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import numpy as np
 
@@ -66,6 +68,10 @@ def _download(run: RunRecord, tracking_uri: str | None):
     """The run's artifact, read, or ``None`` when the run has none (recorded before it existed)."""
     from scratchbench.report.collect import _client
 
+    local = urlparse(run.artifact_uri)
+    if local.scheme in ("", "file") and run.artifact_uri:  # a SQLite store's folder: read in place
+        path = Path(url2pathname(local.path)) / ARTIFACT_PREDICTIONS
+        return load_predictions(path) if path.is_file() else None
     client = _client(tracking_uri)
     if ARTIFACT_PREDICTIONS not in {a.path for a in client.list_artifacts(run.run_id)}:
         return None
