@@ -11,7 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 MAX_WORKERS = 2  # the cores the report stage has (issue 12); more buys nothing for ~50 figures
 
@@ -22,29 +22,23 @@ def default_workers() -> int:
 
 
 class FigurePool:
-    """``draw(fn, *args)`` queues a figure; ``results()`` waits and returns the figures drawn, in order."""
+    """``draw(fn, *args)`` queues a figure and returns its future; :func:`drawn` waits for a list of them."""
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers() if workers is None else int(workers)
         self._executor: ProcessPoolExecutor | None = None
-        self._queued: list[Any] = []  # a Future, or a figure drawn in-process
 
-    def draw(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def draw(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
         if self.workers <= 1:
-            self._queued.append(fn(*args, **kwargs))
-            return
+            done: Future = Future()
+            done.set_result(fn(*args, **kwargs))
+            return done
         if self._executor is None:
             self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
-        self._queued.append(self._executor.submit(fn, *args, **kwargs))
-
-    def results(self) -> list[Any]:
-        """Every queued figure that was drawn (functions that had nothing to draw return ``None``)."""
-        done = [q.result() if isinstance(q, Future) else q for q in self._queued]
-        self._queued = []
-        return [f for f in done if f is not None]
+        return self._executor.submit(fn, *args, **kwargs)
 
     def close(self) -> None:
-        if self._executor is not None:
+        if self._executor is not None:  # after an error: the figures still queued are cancelled
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
 
@@ -53,3 +47,8 @@ class FigurePool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def drawn(queued: Sequence[Future]) -> list[Any]:
+    """The figures of ``queued``, in that order, once drawn (a function with nothing to draw returned ``None``)."""
+    return [f for f in (q.result() for q in queued) if f is not None]
