@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 
 from scratchbench.report import figures as F
-from scratchbench.report.collect import (RunFilter, RunGroup, RunRecord, count_unfinished,
+from scratchbench.report.collect import (RunFilter, RunGroup, RunRecord, check_store, count_unfinished,
                                          group_runs, load_histories, load_runs)
 from scratchbench.report.pool import FigurePool, drawn
 from scratchbench.report.reproduction import (ReproRow, build_reproduction, presets_dir, published_values,
@@ -194,13 +194,13 @@ def metrics_dict(report: Report) -> dict[str, Any]:
             "reproduction": repro}
 
 
-def _assemble(out_dir: Path, tracking_uri: str, run_filter: RunFilter, runs: list[RunRecord], fig_dir: Path,
-              predictions: bool) -> Report:
-    """The report of ``runs``, its figures drawn into ``fig_dir`` by worker processes while this one reads the
-    store (the prediction figures need no history, so they are queued before it is read)."""
-    groups = group_runs(runs)
+def _assemble(out_dir: Path, tracking_uri: str, run_filter: RunFilter, fig_dir: Path, predictions: bool) -> Report:
+    """The report of the store's runs, its figures drawn into ``fig_dir`` by worker processes while this one
+    reads the store (R8's figure needs no run, the prediction figures no history: each is queued at once)."""
     with FigurePool() as pool:
         r8 = pool.draw(F.activations_figure, fig_dir)
+        runs = load_runs(tracking_uri, run_filter)
+        groups = group_runs(runs)
         notes: list[str] = []
         from_predictions = _prediction_figures(groups, fig_dir, tracking_uri, pool, notes) if predictions else []
         load_histories(runs, tracking_uri)
@@ -230,14 +230,14 @@ def build_report(out_dir: Path, tracking_uri: str | None = None, run_filter: Run
     out_dir = Path(out_dir).resolve()
     tracking_uri = tracking_uri or default_tracking_uri()
     run_filter = run_filter or RunFilter()
-    runs = load_runs(tracking_uri, run_filter)
+    check_store(tracking_uri)  # a missing store: an error before anything is written
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = out_dir.parent / f".{out_dir.name}.tmp"
     shutil.rmtree(stage, ignore_errors=True)
     (stage / "figures").mkdir(parents=True)
     (stage / "plots" / "curves").mkdir(parents=True)
     try:
-        report = _assemble(out_dir, tracking_uri, run_filter, runs, stage / "figures", predictions)
+        report = _assemble(out_dir, tracking_uri, run_filter, stage / "figures", predictions)
         _curve_files(report, stage / "plots" / "curves")
         (stage / "metrics.json").write_text(json.dumps(metrics_dict(report), indent=2, default=str) + "\n")
         (stage / "comparison.md").write_text(render_markdown(report, stage))
