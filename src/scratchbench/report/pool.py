@@ -13,12 +13,16 @@ import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable, Sequence
 
-MAX_WORKERS = 2  # the cores the report stage has (issue 12); more buys nothing for ~50 figures
+MAX_WORKERS = 2  # the pipeline's 2 cores (issue 12); beyond 2 the main process's store reads are the longer part
 
 
 def default_workers() -> int:
-    """Worker processes for this machine: its usable cores, at most ``MAX_WORKERS`` (1: draw in-process)."""
-    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
+    """Worker processes for this machine: its usable cores, at most ``MAX_WORKERS`` (1: draw in-process,
+    also where processes cannot be forked)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(MAX_WORKERS, cores))
 
 
 class FigurePool:
