@@ -45,9 +45,16 @@ def _subplots(rows: int = 1, cols: int = 1, **kw):
     return fig, fig.subplots(rows, cols, **kw)
 
 
+def _tight(fig, **kw) -> None:
+    """``fig.tight_layout``, done: it leaves a placeholder layout engine behind, for which ``savefig``
+    would lay the whole figure out once more (a draw with drawing disabled) to change nothing."""
+    fig.tight_layout(**kw)
+    fig.set_layout_engine(None)
+
+
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    _tight(fig)
     fig.savefig(path, dpi=DPI)
     return path
 
@@ -145,7 +152,7 @@ def learning_curves(groups: Sequence[RunGroup], dataset: str, out: Path) -> Figu
         handles, labels = axes[1, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(3, max(1, len(labels))), fontsize=8)
     fig.suptitle(f"Learning curves — {dataset}")
-    fig.tight_layout(rect=(0, 0.04 + 0.025 * ((len(labels) - 1) // 3), 1, 1))
+    _tight(fig, rect=(0, 0.04 + 0.025 * ((len(labels) - 1) // 3), 1, 1))
     path = out / f"learning_curves_{slug(dataset)}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)
@@ -213,7 +220,7 @@ def accuracy_vs_time(groups: Sequence[RunGroup], out: Path) -> Figure | None:
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     fig.suptitle("Accuracy vs training time per preset (black-edged points: Pareto front)")
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    _tight(fig, rect=(0, 0, 1, 0.96))
     path = out / "accuracy_vs_time.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)
