@@ -108,8 +108,12 @@ def _data_spec_of(dataset: str, path: str, version: int) -> Any:
     return data_spec(load_features(dataset))
 
 
-def load_run_model(run_id: str, tracking_uri: str | None = None) -> RunModel:
-    """Restore the model a run saved (``model/`` artifact) with the config it was trained with."""
+def load_run_model(run_id: str, tracking_uri: str | None = None, spec: Any = None) -> RunModel:
+    """Restore the model a run saved (``model/`` artifact) with the config it was trained with.
+
+    ``spec``: the dataset's ``DataSpec`` when the caller has its features already (the report);
+    by default it is read from the feature file.
+    """
     import yaml
 
     client = _client(tracking_uri)
@@ -133,7 +137,7 @@ def load_run_model(run_id: str, tracking_uri: str | None = None) -> RunModel:
             raise PredictError(f"run {run_id} has no 'model' artifact (was it trained with model saving on?)") from exc
         files = sorted(p for p in model_dir.rglob("*") if p.is_file()) if model_dir.is_dir() else [model_dir]
         proba = _load_model(impl, files)
-    spec = _data_spec(dataset)
+    spec = spec if spec is not None else _data_spec(dataset)
     return RunModel(run_id, impl, dataset, cfg, spec, proba)
 
 

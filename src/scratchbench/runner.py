@@ -19,16 +19,17 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import yaml
 
 from scratchbench.config import validate
 from scratchbench.experiment import activations as act
-from scratchbench.experiment.caps import apply_caps, epoch_cap
+from scratchbench.experiment.caps import apply_caps, capped_test_rows, epoch_cap
 from scratchbench.models.arch import macs_per_sample
 from scratchbench.experiment.curves import plot_curve, write_curve_csv, write_metrics_json
+from scratchbench.experiment.predictions import boundary_of, save_predictions
 from scratchbench.experiment.probes import run_probes
 from scratchbench.tracking import names
 from scratchbench.tracking.provenance import cpu_description, git_commit, lockfile_sha256, process_start_ms
@@ -164,9 +165,8 @@ def _prepare(cfg: dict[str, Any]) -> tuple[dict[str, Any], Any, Any, Any, dict[s
     prep = adapter.prepare(fs, kind, cfg)
     scaling, dtype = cfg["model"]["input_scaling"], cfg["model"]["dtype"]
     test = prep.test
-    test_cap = cfg["train"]["max_test_samples"]
-    if test_cap is not None and test_cap < len(test.y):
-        idx = np.sort(np.random.default_rng([cfg["seed"], 3]).permutation(len(test.y))[:test_cap])
+    idx = capped_test_rows(len(test.y), cfg["train"]["max_test_samples"], cfg["seed"])
+    if idx is not None:
         test = Split(test.x[idx], test.y[idx])
     if held_out is not None:
         val = Split(adapter.adapt_x(held_out[0], prep.spec, kind, scaling, dtype), np.asarray(held_out[1], np.int64))
@@ -233,11 +233,31 @@ def _train(cfg: dict[str, Any], run: RunLog, workdir: Path, out_dir: Path | None
 
     saved = impl.save(workdir / "model")
     run.log_artifact(Path(saved), names.ARTIFACT_MODEL_DIR)
+    run.log_artifact(_predictions(cfg, prep, res, lambda x: impl.predict_proba(adapt(x)),
+                                  workdir / names.ARTIFACT_PREDICTIONS))
     title = f"{cfg['experiment']['name']} / {impl_name} / {dataset}"
     run.log_artifact(plot_curve(res.history, workdir / names.ARTIFACT_CURVE_PNG, title))
     curve_csv = write_curve_csv(res.history, (out_dir or workdir) / names.ARTIFACT_CURVE_CSV)
     run.log_artifact(curve_csv)
     return metrics
+
+
+def _predictions(cfg: dict[str, Any], prep: Any, res: Any, proba: Callable[[np.ndarray], np.ndarray],
+                 path: Path) -> Path:
+    """The run's ``predictions.npz``: its test-set predictions and, when its preset draws a decision
+    boundary of 2-feature data, the model's probabilities over that figure's plane (the report then
+    needs no model)."""
+    idx = capped_test_rows(len(prep.test.y), cfg["train"]["max_test_samples"], cfg["seed"])
+    y_true = prep.test.y if idx is None else prep.test.y[idx]
+    kinds = {f["kind"] for f in cfg["experiment"]["figures"]}
+    boundary = None
+    if "decision_boundary" in kinds and tuple(prep.spec.input_shape) == (2,):
+        from scratchbench.data.features import load_features
+
+        points = load_features(cfg["dataset"]["name"], test_only=True).x_test  # as stored, as the figure draws them
+        boundary = boundary_of(proba, points)
+    return save_predictions(path, y_true, np.asarray(res.test_proba).argmax(axis=1), prep.spec.class_names,
+                            idx, boundary)
 
 
 def _activations(cfg: dict[str, Any], run: RunLog, workdir: Path) -> dict[str, float]:

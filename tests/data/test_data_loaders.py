@@ -276,6 +276,24 @@ def test_featurize_and_load_roundtrip(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["features.npz", "meta.json"]  # no temp files left
 
 
+def test_test_only_load_leaves_the_training_arrays_unread(tmp_path: Path) -> None:
+    from scratchbench.models.adapter import data_spec
+
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 255, (10, 4, 4, 3)).astype(np.uint8)
+    save_features("catvnoncat", {"x_train": imgs[:7].reshape(7, -1) / 255.0, "y_train": [0, 1] * 3 + [0],
+                                 "x_test": imgs[7:].reshape(3, -1) / 255.0, "y_test": [1, 0, 1],
+                                 "images_train": imgs[:7], "images_test": imgs[7:], "class_names": ["a", "b"]},
+                  {}, tmp_path / "catvnoncat")
+    full, test = load_features("catvnoncat", tmp_path), load_features("catvnoncat", tmp_path, test_only=True)
+    for key in ("x_train", "y_train", "images_train"):  # empty, same per-sample shape and dtype
+        a, b = getattr(full, key), getattr(test, key)
+        assert len(b) == 0 and b.shape[1:] == a.shape[1:] and b.dtype == a.dtype, key
+    for key in ("x_test", "y_test", "images_test"):
+        assert np.array_equal(getattr(full, key), getattr(test, key)), key
+    assert test.class_names == full.class_names and data_spec(test) == data_spec(full)
+
+
 def test_load_detects_tampering_and_missing(tmp_path: Path) -> None:
     with pytest.raises(FeatureError, match=r"dvc repro featurize@xor"):
         load_features("xor", tmp_path)

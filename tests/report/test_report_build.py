@@ -12,7 +12,9 @@ import pytest
 from PIL import Image
 
 from scratchbench.report.build import build_report
-from scratchbench.report.collect import RunFilter, load_runs
+from mlflow.tracking import MlflowClient
+
+from scratchbench.report.collect import RunFilter, load_histories, load_runs
 
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
 
@@ -245,3 +247,35 @@ def test_failed_render_leaves_previous_report_intact(in_store, tmp_path, monkeyp
         build_report(out, in_store.uri, RunFilter(datasets=("moons",)), predictions=False)
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def _client_histories(runs, uri, keys):
+    """What MLflow's client returns, one call per run and key."""
+    client = MlflowClient(tracking_uri=uri)
+    return {(r.run_id, k): sorted((int(m.step), float(m.value)) for m in client.get_metric_history(r.run_id, k))
+            for r in runs for k in keys}
+
+
+def test_histories_read_in_one_query_equal_the_clients(in_store, tiny_root):
+    """The SQLite fast path of load_histories returns what get_metric_history does (also NaN, inf, repeated steps)."""
+    import math
+
+    keys = ("loss", "val_accuracy", "epoch_seconds", "train_accuracy")
+    runs = load_runs(in_store.uri, RunFilter(latest_only=False))
+    load_histories(runs, in_store.uri, keys)
+    assert {(r.run_id, k): r.history[k] for r in runs for k in keys} == _client_histories(runs, in_store.uri, keys)
+    assert sum(len(r.history["loss"]) for r in runs) > 100
+
+    uri = f"sqlite:///{tiny_root / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    run = client.create_run(client.create_experiment("odd values"))
+    for step, value in [(1, 0.5), (2, float("nan")), (3, float("inf")), (3, -2.0), (4, 1e-300)]:
+        client.log_metric(run.info.run_id, "loss", value, step=step)
+    client.set_terminated(run.info.run_id)
+    (rec,) = load_runs(uri)
+    load_histories([rec], uri, ("loss", "val_accuracy"))
+    expected = _client_histories([rec], uri, ("loss", "val_accuracy"))
+    assert rec.history["val_accuracy"] == expected[(rec.run_id, "val_accuracy")] == []
+    got, want = rec.history["loss"], expected[(rec.run_id, "loss")]
+    assert len(got) == len(want) == 5 and math.isnan(got[1][1]) and math.isnan(want[1][1])
+    assert [p for p in got if p[0] != 2] == [p for p in want if p[0] != 2]  # NaN != NaN: compared apart

@@ -115,3 +115,18 @@ def test_report_cli_drops_only_the_tf_retracing_notice() -> None:
     assert not _not_retracing_notice(
         record("5 out of the last 37 calls to <function f> triggered tf.function retracing."))
     assert _not_retracing_notice(record("Model was constructed with shape (None, 2)"))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_figure_pool_keeps_the_order_asked_for_and_raises_a_figures_error(workers):
+    import os
+
+    from scratchbench.report.pool import FigurePool, drawn
+
+    with FigurePool(workers) as pool:
+        queued = [pool.draw(pow, 2, i) for i in range(8)] + [pool.draw(dict.get, {}, "nothing")]  # None: no figure
+        where = pool.draw(os.getpid)
+        assert drawn(queued) == [2 ** i for i in range(8)]
+        assert (where.result() == os.getpid()) == (workers == 1)  # two workers: drawn in another process
+        with pytest.raises(ValueError, match="invalid literal"):
+            drawn([pool.draw(int, "x")])

@@ -192,10 +192,13 @@ def load_features_cached(dataset: str) -> FeatureSet:
     return _CACHE[key]
 
 
-def load_features(dataset: str, root: str | os.PathLike[str] | None = None, verify: bool = True) -> FeatureSet:
+def load_features(dataset: str, root: str | os.PathLike[str] | None = None, verify: bool = True,
+                  test_only: bool = False) -> FeatureSet:
     """Load ``data/features/<dataset>`` (``root``: project root or features folder; default from paths).
 
-    With ``verify`` the npz's sha256 is checked against ``meta.json``.
+    With ``verify`` the npz's sha256 is checked against ``meta.json``. With ``test_only`` the
+    training arrays are not read: they come back empty (0 rows) with their stored per-sample
+    shape and dtype, so the set still describes the data (``models.adapter.data_spec``).
     """
     _check_name(dataset)
     folder = _resolve_dir(dataset, root)
@@ -216,11 +219,14 @@ def load_features(dataset: str, root: str | os.PathLike[str] | None = None, veri
                 f"{npz_path}: sha256 {actual} does not match meta.json features_sha256 "
                 f"{meta['features_sha256']}; rerun `dvc repro featurize@{dataset}`"
             )
+    shapes, dtypes = meta.get("shapes") or {}, meta.get("dtypes") or {}
+    skip = {k for k in ("x_train", "y_train", "images_train") if k in shapes and k in dtypes} if test_only else set()
     try:
-        with np.load(npz_path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        with np.load(npz_path, allow_pickle=False) as z:  # members are read (decompressed) only when asked for
+            arrays = {k: z[k] for k in z.files if k not in skip}
     except (OSError, ValueError, zipfile.BadZipFile) as e:
         raise FeatureError(f"{npz_path}: cannot read ({e})") from e
+    arrays.update({k: np.empty((0, *shapes[k][1:]), dtype=dtypes[k]) for k in skip})
     missing = [k for k in REQUIRED_KEYS if k not in arrays]
     if missing:
         raise FeatureError(f"{npz_path}: missing keys {missing}")

@@ -6,6 +6,8 @@ import copy
 import math
 from typing import Any
 
+import numpy as np
+
 
 def _min_cap(*caps: int | None) -> int | None:
     vals = [int(c) for c in caps if c is not None]
@@ -102,3 +104,10 @@ def epoch_cap(cfg: dict[str, Any], n_train: int, macs: int | None = None, n_val:
         record["train.macs_per_sample"] = int(macs)
         record["train.work_macs"] = int(epochs) * int(n_train) * int(macs)
     return epochs, record
+
+
+def capped_test_rows(n_test: int, cap: int | None, seed: int) -> np.ndarray | None:
+    """The test rows a run with test cap ``cap`` is scored on (sorted, ``default_rng([seed, 3])``); ``None``: all."""
+    if cap is None or int(cap) >= n_test:
+        return None
+    return np.sort(np.random.default_rng([int(seed), 3]).permutation(n_test)[:int(cap)])

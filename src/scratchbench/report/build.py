@@ -6,6 +6,7 @@ import csv
 import json
 import shutil
 import warnings
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,8 +16,9 @@ import numpy as np
 import yaml
 
 from scratchbench.report import figures as F
-from scratchbench.report.collect import (RunFilter, RunGroup, RunRecord, count_unfinished,
+from scratchbench.report.collect import (RunFilter, RunGroup, RunRecord, check_store, count_unfinished,
                                          group_runs, load_histories, load_runs)
+from scratchbench.report.pool import FigurePool, drawn
 from scratchbench.report.reproduction import (ReproRow, build_reproduction, presets_dir, published_values,
                                               verdict_counts)
 from scratchbench.report.tables import Table, build_tables, seconds_per_epoch
@@ -81,35 +83,32 @@ def figure_declarations(conf_dir: Path | None = None) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
-    groups, figs = report.groups, report.figures
-    figs.append(F.activations_figure(fig_dir))
+def _curve_figures(report: Report, fig_dir: Path, pool: FigurePool) -> list[Future]:
+    """Learning curves, accuracy vs time and the curves presets declare (they need the runs' histories)."""
+    groups, queued = report.groups, []
     for ds in sorted({g.dataset for g in groups}):
-        fig = F.learning_curves(groups, ds, fig_dir)
-        if fig:
-            figs.append(fig)
-    fig = F.accuracy_vs_time(groups, fig_dir)
-    if fig:
-        figs.append(fig)
-    decls = figure_declarations()
+        queued.append(pool.draw(F.learning_curves, [g for g in groups if g.dataset == ds], ds, fig_dir))
+    queued.append(pool.draw(F.accuracy_vs_time, groups, fig_dir))
     checks = [r.check for r in report.reproduction]
-    for d in decls:
+    for d in figure_declarations():
         path = fig_dir / d["file"]
         if d["kind"] == "cost_curve":
-            fig = F.cost_curve(groups, tuple(d.get("presets") or [d["preset"]]), path, d["reference"])
+            presets = tuple(d.get("presets") or [d["preset"]])
+            queued.append(pool.draw(F.cost_curve, [g for g in groups if g.experiment in presets], presets, path,
+                                    d["reference"]))
         elif d["kind"] == "published_curve":
             published = published_values(checks, d["preset"], d.get("metric") or "val_accuracy")
-            fig = F.published_curve(groups, d["preset"], published, path, d["reference"])
-        else:
-            continue
-        if fig:
-            figs.append(fig)
-    if not predictions:
-        report.notes.append("Confusion matrices, sample grids and decision boundaries skipped (--no-predictions).")
-        return
-    from scratchbench.report.predictions import moons_test_points, run_predictions
+            queued.append(pool.draw(F.published_curve, [g for g in groups if g.experiment == d["preset"]],
+                                    d["preset"], published, path, d["reference"]))
+    return queued
 
-    boundaries = {d["preset"]: d for d in decls if d["kind"] == "decision_boundary"}
+
+def _prediction_figures(groups: list[RunGroup], fig_dir: Path, tracking_uri: str, pool: FigurePool,
+                        notes: list[str]) -> list[Future]:
+    """Confusion matrices, sample grids and decision boundaries, from each configuration's test-set predictions."""
+    from scratchbench.report.predictions import boundary_points, run_predictions
+
+    boundaries = {d["preset"]: d for d in figure_declarations() if d["kind"] == "decision_boundary"}
     boundary_panels: dict[str, list] = {preset: [] for preset in boundaries}
     best_of: dict[str, RunGroup] = {}
     for g in groups:
@@ -117,29 +116,31 @@ def _figures(report: Report, fig_dir: Path, predictions: bool) -> None:
         cur = best_of.get(g.dataset)
         if acc and (cur is None or acc.mean > cur.metric("test_accuracy").mean):
             best_of[g.dataset] = g
+    queued = []
     for g in groups:
         run = g.runs[0]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            preds = run_predictions(run, report.tracking_uri)
-        report.notes.extend(f"{g.label}: {w.message}" for w in caught)
+            preds = run_predictions(run, tracking_uri, boundary=g.experiment in boundaries)
+        notes.extend(f"{g.label}: {w.message}" for w in caught)
         if preds is None:
             continue
         name = F.slug(f"{g.dataset}_{g.experiment}_{g.implementation}_{g.variant}")
         title = f"{g.label} on {g.dataset} (seed {run.seed or '?'})"
-        figs.append(F.confusion_figure(preds.y_true, preds.y_pred, preds.class_names, title,
-                                       fig_dir / f"confusion_{name}.png", g.dataset))
+        queued.append(pool.draw(F.confusion_figure, preds.y_true, preds.y_pred, preds.class_names, title,
+                                fig_dir / f"confusion_{name}.png", g.dataset))
         if best_of.get(g.dataset) is g and preds.images is not None and len(preds.images) == len(preds.y_true):
-            figs.append(F.sample_grid(preds.images, preds.y_true, preds.y_pred, preds.class_names, title,
-                                      fig_dir / f"samples_{name}.png", g.dataset))
-        if g.experiment in boundaries and preds.model is not None:  # every implementation and variant
-            boundary_panels[g.experiment].append((g.dataset, g.label, preds.model.predict_proba))
+            queued.append(pool.draw(F.sample_grid, preds.images, preds.y_true, preds.y_pred, preds.class_names, title,
+                                    fig_dir / f"samples_{name}.png", g.dataset))
+        if preds.boundary is not None and g.experiment in boundaries:  # every implementation and variant
+            boundary_panels[g.experiment].append((g.dataset, g.label, preds.boundary))
     for preset, panels in boundary_panels.items():
-        pts = moons_test_points(panels[0][0]) if panels else None
+        pts = boundary_points(panels[0][0]) if panels else None
         if pts is not None:
             order = sorted((p[1:] for p in panels), key=lambda p: (not p[0].startswith("numpy"), p[0]))
-            figs.append(F.decision_boundaries(order, pts[0], pts[1], fig_dir / boundaries[preset]["file"],
-                                              boundaries[preset]["reference"], panels[0][0]))
+            queued.append(pool.draw(F.decision_boundaries, order, pts[0], pts[1], fig_dir / boundaries[preset]["file"],
+                                    boundaries[preset]["reference"], panels[0][0]))
+    return queued
 
 
 def _curve_files(report: Report, plot_dir: Path) -> None:
@@ -193,6 +194,30 @@ def metrics_dict(report: Report) -> dict[str, Any]:
             "reproduction": repro}
 
 
+def _assemble(out_dir: Path, tracking_uri: str, run_filter: RunFilter, fig_dir: Path, predictions: bool) -> Report:
+    """The report of the store's runs, its figures drawn into ``fig_dir`` by worker processes while this one
+    reads the store (R8's figure needs no run, the prediction figures no history: each is queued at once)."""
+    with FigurePool() as pool:
+        r8 = pool.draw(F.activations_figure, fig_dir)
+        runs = load_runs(tracking_uri, run_filter)
+        groups = group_runs(runs)
+        notes: list[str] = []
+        from_predictions = _prediction_figures(groups, fig_dir, tracking_uri, pool, notes) if predictions else []
+        load_histories(runs, tracking_uri)
+        report = Report(out_dir, tracking_uri, run_filter, runs, groups, build_tables(groups), build_reproduction(runs),
+                        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+        unfinished = count_unfinished(tracking_uri)
+        if unfinished:
+            report.notes.append("Not included (not FINISHED): "
+                                + ", ".join(f"{n} {s.lower()}" for s, n in sorted(unfinished.items()))
+                                + " run(s); see the MLflow UI for their error tags.")
+        if not predictions:
+            notes.append("Confusion matrices, sample grids and decision boundaries skipped (--no-predictions).")
+        report.notes.extend(notes)
+        report.figures.extend(drawn([r8, *_curve_figures(report, fig_dir, pool), *from_predictions]))
+    return report
+
+
 def build_report(out_dir: Path, tracking_uri: str | None = None, run_filter: RunFilter | None = None,
                  predictions: bool = True) -> Report:
     """Read runs from the MLflow store and write every report file under ``out_dir``.
@@ -205,23 +230,14 @@ def build_report(out_dir: Path, tracking_uri: str | None = None, run_filter: Run
     out_dir = Path(out_dir).resolve()
     tracking_uri = tracking_uri or default_tracking_uri()
     run_filter = run_filter or RunFilter()
-    runs = load_runs(tracking_uri, run_filter)
-    load_histories(runs, tracking_uri)
-    groups = group_runs(runs)
-    report = Report(out_dir, tracking_uri, run_filter, runs, groups, build_tables(groups),
-                    build_reproduction(runs), generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
-    unfinished = count_unfinished(tracking_uri)
-    if unfinished:
-        report.notes.append("Not included (not FINISHED): "
-                            + ", ".join(f"{n} {s.lower()}" for s, n in sorted(unfinished.items()))
-                            + " run(s); see the MLflow UI for their error tags.")
+    check_store(tracking_uri)  # a missing store: an error before anything is written
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = out_dir.parent / f".{out_dir.name}.tmp"
     shutil.rmtree(stage, ignore_errors=True)
     (stage / "figures").mkdir(parents=True)
     (stage / "plots" / "curves").mkdir(parents=True)
     try:
-        _figures(report, stage / "figures", predictions)
+        report = _assemble(out_dir, tracking_uri, run_filter, stage / "figures", predictions)
         _curve_files(report, stage / "plots" / "curves")
         (stage / "metrics.json").write_text(json.dumps(metrics_dict(report), indent=2, default=str) + "\n")
         (stage / "comparison.md").write_text(render_markdown(report, stage))

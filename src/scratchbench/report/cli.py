@@ -20,8 +20,8 @@ def _split(values: Sequence[str] | None) -> list[str]:
 
 
 def _not_retracing_notice(record: logging.LogRecord) -> bool:
-    """Drop TensorFlow's "triggered tf.function retracing" notice: the report loads one Keras model
-    per run and predicts on grids of several shapes, so retracing is expected there."""
+    """Drop TensorFlow's "triggered tf.function retracing" notice: a run recorded without predictions.npz
+    has its Keras model loaded to predict on grids of several shapes, so retracing is expected there."""
     return "triggered tf.function retracing" not in record.getMessage()
 
 
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--all-runs", action="store_true",
                     help="keep every run, not only the latest per configuration and seed")
     ap.add_argument("--no-predictions", action="store_true",
-                    help="skip figures that need saved models (confusion, samples, boundaries)")
+                    help="skip the figures drawn from test-set predictions (confusion, samples, boundaries)")
     args = ap.parse_args(argv)
     try:
         check_choices("--experiment", _split(args.experiment), "experiment")

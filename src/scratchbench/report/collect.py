@@ -7,6 +7,7 @@ import os
 import statistics
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from scratchbench.tracking.store import default_tracking_uri
@@ -17,15 +18,20 @@ _CONFIG_PARAM_PREFIXES = ("model.", "optimizer.", "train.", "dataset.")
 _NOT_CONFIG_PARAMS = ("model.implementation",)  # the implementation's class path: keyed by the implementation tag
 
 
+def _sqlite_file(tracking_uri: str) -> str | None:
+    """The database file of a ``sqlite:///`` store (``None`` for any other store)."""
+    db = tracking_uri[len("sqlite:///"):] if tracking_uri.startswith("sqlite:///") else ""
+    return db if db and db != ":memory:" else None
+
+
 def check_store(tracking_uri: str) -> None:
     """A SQLite store must already exist (reading must not silently create an empty one); a server must answer."""
     from scratchbench.tracking.store import check_reachable
 
-    if tracking_uri.startswith("sqlite:///"):
-        db = tracking_uri[len("sqlite:///"):]
-        if db and db != ":memory:" and not os.path.isfile(db):
-            raise FileNotFoundError(f"MLflow store {tracking_uri}: database file {db} does not exist "
-                                    "(train something first, or pass --tracking-uri)")
+    db = _sqlite_file(tracking_uri)
+    if db and not os.path.isfile(db):
+        raise FileNotFoundError(f"MLflow store {tracking_uri}: database file {db} does not exist "
+                                "(train something first, or pass --tracking-uri)")
     check_reachable(tracking_uri)
 
 
@@ -196,15 +202,43 @@ def count_unfinished(tracking_uri: str | None = None) -> dict[str, int]:
 
 
 def load_histories(runs: Sequence[RunRecord], tracking_uri: str | None = None,
-                   keys: Sequence[str] = ("loss", "train_accuracy", "val_accuracy", "epoch_seconds")) -> None:
-    """Fill ``run.history[key] = [(step, value), ...]`` (sorted by step) for each run."""
+                   keys: Sequence[str] = ("loss", "val_accuracy", "epoch_seconds")) -> None:
+    """Fill ``run.history[key] = [(step, value), ...]`` (sorted by step) for each run.
+
+    The default keys are the curves the report draws and times. A SQLite store is read in one
+    query (:func:`_sqlite_histories`), any other through the client, one call per run and key.
+    """
+    db = _sqlite_file(tracking_uri or default_tracking_uri())
+    wanted = [(run, key) for run in runs for key in keys if key not in run.history]
+    if db:
+        found = _sqlite_histories(db, {run.run_id for run, _ in wanted}, keys)
+        for run, key in wanted:
+            run.history[key] = sorted(found.get((run.run_id, key), []))
+        return
     client = _client(tracking_uri)
-    for run in runs:
-        for key in keys:
-            if key in run.history:
-                continue
-            points = client.get_metric_history(run.run_id, key)
-            run.history[key] = sorted((int(m.step), float(m.value)) for m in points)
+    for run, key in wanted:
+        run.history[key] = sorted((int(m.step), float(m.value)) for m in client.get_metric_history(run.run_id, key))
+
+
+History = list[tuple[int, float]]  # (step, value) points of one metric
+
+
+def _sqlite_histories(db: str, run_ids: set[str], keys: Sequence[str]) -> dict[tuple[str, str], History]:
+    """``{(run id, key): [(step, value), ...]}`` from MLflow's ``metrics`` table, read-only: the points
+    ``get_metric_history`` returns (NaN is stored as ``is_nan``), without an ORM round trip per run and key."""
+    import sqlite3
+
+    out: dict[tuple[str, str], History] = {}
+    con = sqlite3.connect(Path(db).resolve().as_uri() + "?mode=ro", uri=True)
+    try:
+        rows = con.execute(f"SELECT run_uuid, key, step, value, is_nan FROM metrics WHERE key IN "
+                           f"({', '.join('?' * len(keys))})", list(keys))
+        for run_id, key, step, value, is_nan in rows:
+            if run_id in run_ids:
+                out.setdefault((run_id, key), []).append((int(step), float("nan") if is_nan else float(value)))
+    finally:
+        con.close()
+    return out
 
 
 @dataclass

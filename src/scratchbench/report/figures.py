@@ -1,21 +1,20 @@
-"""Report figures (matplotlib Agg): each function writes one PNG and returns a :class:`Figure`."""
+"""Report figures (matplotlib's Figure API, no pyplot): each function writes one PNG and returns a :class:`Figure`."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
-import matplotlib
+import matplotlib.ticker
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure as MplFigure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
-import numpy as np  # noqa: E402
-
-from scratchbench.report.collect import RunGroup  # noqa: E402
-from scratchbench.report.tables import seconds_per_epoch  # noqa: E402
+from scratchbench.experiment.predictions import Boundary
+from scratchbench.report.collect import RunGroup
+from scratchbench.report.tables import seconds_per_epoch
 
 DPI = 100
 
@@ -35,11 +34,28 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "x"
 
 
+def _subplots(rows: int = 1, cols: int = 1, **kw):
+    """(figure, axes) like ``pyplot.subplots``, without pyplot: no figure manager, nothing to close.
+
+    The figure keeps one Agg canvas, so ``tight_layout`` and ``savefig`` share a renderer and its
+    text-metrics cache (a canvas-less figure makes a new one for each: every label measured twice).
+    """
+    fig = MplFigure(figsize=kw.pop("figsize"), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(rows, cols, **kw)
+
+
+def _tight(fig, **kw) -> None:
+    """``fig.tight_layout``, done: it leaves a placeholder layout engine behind, for which ``savefig``
+    would lay the whole figure out once more (a draw with drawing disabled) to change nothing."""
+    fig.tight_layout(**kw)
+    fig.set_layout_engine(None)
+
+
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    _tight(fig)
     fig.savefig(path, dpi=DPI)
-    plt.close(fig)
     return path
 
 
@@ -53,7 +69,7 @@ def activations_figure(out: Path, alphas: Sequence[float] = (0.1,)) -> Figure:
     from scratchbench.scratch.activations import ACTIVATIONS
 
     z = np.linspace(-10, 10, 801)
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    fig, axes = _subplots(2, 2, figsize=(10, 7))
     panels = [("sigmoid", "sigmoid", [{}]), ("tanh", "tanh", [{}]), ("ReLU", "relu", [{}]),
               ("leaky ReLU", "leaky_relu", [{"alpha": a} for a in alphas])]
     for ax, (title, name, variants) in zip(axes.flat, panels, strict=True):
@@ -107,7 +123,7 @@ def _mean_curve(group: RunGroup, key: str) -> tuple[np.ndarray, np.ndarray, np.n
 def learning_curves(groups: Sequence[RunGroup], dataset: str, out: Path) -> Figure | None:
     """Val accuracy and loss vs epoch and vs wall seconds, every configuration of ``dataset`` overlaid."""
     mine = [g for g in groups if g.dataset == dataset]
-    fig, axes = plt.subplots(2, 2, figsize=(12, 7.5))
+    fig, axes = _subplots(2, 2, figsize=(12, 7.5))
     drawn = 0
     for g in mine:
         for row, key in enumerate(("val_accuracy", "loss")):
@@ -120,7 +136,6 @@ def learning_curves(groups: Sequence[RunGroup], dataset: str, out: Path) -> Figu
             axes[row, 1].plot(secs, vals, label=g.label, **style)
             drawn += 1
     if not drawn:
-        plt.close(fig)
         return None
     for row, name in enumerate(("validation accuracy", "training loss")):
         for col, xl in enumerate(("epoch", "wall seconds (cumulative)")):
@@ -137,11 +152,10 @@ def learning_curves(groups: Sequence[RunGroup], dataset: str, out: Path) -> Figu
         handles, labels = axes[1, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(3, max(1, len(labels))), fontsize=8)
     fig.suptitle(f"Learning curves — {dataset}")
-    fig.tight_layout(rect=(0, 0.04 + 0.025 * ((len(labels) - 1) // 3), 1, 1))
+    _tight(fig, rect=(0, 0.04 + 0.025 * ((len(labels) - 1) // 3), 1, 1))
     path = out / f"learning_curves_{slug(dataset)}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)
-    plt.close(fig)
     return Figure(path, f"Learning curves: {dataset}", "Validation accuracy (top) and training loss (bottom) "
                   "against epoch (left) and cumulative training seconds (right); mean over seeds.", dataset, wide=True)
 
@@ -186,7 +200,7 @@ def accuracy_vs_time(groups: Sequence[RunGroup], out: Path) -> Figure | None:
     n = len(data)
     cols = min(n, 3)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False)
+    fig, axes = _subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False)
     # the grid may hold more axes than presets: the spare ones stay empty
     for ax, (preset, pts) in zip(axes.flat, sorted(data.items()), strict=False):
         front = pareto_front([(t, a) for t, a, _ in pts])
@@ -206,11 +220,10 @@ def accuracy_vs_time(groups: Sequence[RunGroup], out: Path) -> Figure | None:
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     fig.suptitle("Accuracy vs training time per preset (black-edged points: Pareto front)")
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    _tight(fig, rect=(0, 0, 1, 0.96))
     path = out / "accuracy_vs_time.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)
-    plt.close(fig)
     return Figure(path, "Accuracy vs training time", "Mean test accuracy against mean fit time, one panel per "
                   "preset that two or more implementations ran (same data, architecture and schedule); the "
                   "dashed step line joins the Pareto-optimal ones (nothing else is both faster and more "
@@ -230,7 +243,7 @@ def confusion_figure(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequen
     k = len(class_names)
     cm = confusion_matrix(y_true, y_pred, k)
     size = max(4.0, 0.55 * k + 2.5)
-    fig, ax = plt.subplots(figsize=(size, size * 0.9))
+    fig, ax = _subplots(figsize=(size, size * 0.9))
     im = ax.imshow(cm, cmap="Blues")
     fig.colorbar(im, ax=ax, fraction=0.046, ticks=matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_xticks(range(k), [str(c) for c in class_names], rotation=45 if k > 4 else 0,
@@ -259,7 +272,7 @@ def sample_grid(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, clas
     idx = np.concatenate([rng.permutation(wrong)[:n_wrong], rng.permutation(right)[: n - n_wrong]]).astype(int)
     cols = 8
     rows = max(1, (len(idx) + cols - 1) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.6, rows * 2.05), squeeze=False)
+    fig, axes = _subplots(rows, cols, figsize=(cols * 1.6, rows * 2.05), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, i in zip(axes.flat, idx, strict=False):  # the last grid row may be partly empty
@@ -288,22 +301,17 @@ def flat_output_note(p: np.ndarray, spread: float = 0.05) -> str:
     return f"constant output P(1) ≈ {float(np.mean(p)):.2f} everywhere: stuck on the loss plateau"
 
 
-def decision_boundaries(panels: Sequence[tuple[str, Callable[[np.ndarray], np.ndarray]]], x: np.ndarray,
-                        y: np.ndarray, path: Path, reference: str, dataset: str) -> Figure:
+def decision_boundaries(panels: Sequence[tuple[str, Boundary]], x: np.ndarray, y: np.ndarray, path: Path,
+                        reference: str, dataset: str) -> Figure:
     """P(class 1) over the plane for each model, side by side, test points on top (a preset's ``decision_boundary``)."""
-    pad = 0.5
-    x0, x1 = x[:, 0].min() - pad, x[:, 0].max() + pad
-    y0, y1 = x[:, 1].min() - pad, x[:, 1].max() + pad
-    gx, gy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
-    grid = np.c_[gx.ravel(), gy.ravel()]
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 5), squeeze=False)
-    for ax, (label, proba) in zip(axes[0], panels, strict=True):
-        p = np.asarray(proba(grid))[:, 1].reshape(gx.shape)
-        ax.contourf(gx, gy, p, levels=20, cmap="RdBu_r", alpha=0.75, vmin=0, vmax=1)
-        ax.contour(gx, gy, p, levels=[0.5], colors="black", linewidths=1.5)
+    fig, axes = _subplots(1, len(panels), figsize=(6 * len(panels), 5), squeeze=False)
+    for ax, (label, b) in zip(axes[0], panels, strict=True):
+        gx, gy = b.grid()
+        ax.contourf(gx, gy, b.p_grid, levels=20, cmap="RdBu_r", alpha=0.75, vmin=0, vmax=1)
+        ax.contour(gx, gy, b.p_grid, levels=[0.5], colors="black", linewidths=1.5)
         ax.scatter(x[:, 0], x[:, 1], c=y, cmap="RdBu_r", edgecolors="black", s=18, vmin=0, vmax=1)
-        acc = float(((np.asarray(proba(x))[:, 1] >= 0.5).astype(int) == y).mean())
-        flat = flat_output_note(p)
+        acc = float(((b.p_points >= 0.5).astype(int) == y).mean())
+        flat = flat_output_note(b.p_grid)
         ax.set_title(f"{label}\ntest accuracy {acc:.3f}" + (f"\n{flat}" if flat else ""), fontsize=9)
         ax.set_xlabel("x1")
         ax.set_ylabel("x2")
@@ -319,7 +327,7 @@ def cost_curve(groups: Sequence[RunGroup], experiments: Sequence[str], path: Pat
                every: int = 100) -> Figure | None:
     """Training cost against iteration (points every ``every`` iterations, as the tutorial prints)."""
     mine = [g for g in groups if g.experiment in experiments]
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = _subplots(figsize=(7, 4.2))
     drawn = False
     for g in mine:
         curve = _mean_curve(g, "loss")
@@ -332,7 +340,6 @@ def cost_curve(groups: Sequence[RunGroup], experiments: Sequence[str], path: Pat
             ax.plot(steps[sel], vals[sel], "o", ms=3, color=ax.get_lines()[-1].get_color())
         drawn = True
     if not drawn:
-        plt.close(fig)
         return None
     ax.set_xlabel("iteration")
     ax.set_ylabel("cost (binary cross-entropy)")
@@ -354,7 +361,7 @@ def published_curve(groups: Sequence[RunGroup], experiment: str, published: Sequ
     curves = [(g, c) for g, c in curves if c is not None]
     if not curves:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = _subplots(figsize=(7, 4.2))
     ax.plot(range(1, len(published) + 1), published, "k--o", ms=4, label="published")
     for g, (steps, vals, _) in curves:
         ax.plot(steps, vals, "-o", ms=4, label=g.label)

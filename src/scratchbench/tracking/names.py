@@ -15,6 +15,7 @@ ARTIFACT_CONFIG = "config.yaml"
 ARTIFACT_CURVE_PNG = "learning_curve.png"
 ARTIFACT_CURVE_CSV = "learning_curve.csv"
 ARTIFACT_MODEL_DIR = "model"
+ARTIFACT_PREDICTIONS = "predictions.npz"  # test-set predictions (experiment/predictions.py)
 ARTIFACT_ERROR = "error.txt"
 ARTIFACT_ACTIVATIONS = "activations.png"
 PARENT_RUN_ENV = "SCRATCHBENCH_PARENT_RUN_ID"
