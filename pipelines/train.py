@@ -18,8 +18,9 @@ from __future__ import annotations
 import os
 import sys
 
+from scratchbench.threads import THREAD_VARS
+
 CURRENT = "current"
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 
 
 def run_config(key: str, params: dict) -> dict:

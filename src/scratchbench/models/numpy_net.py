@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -11,6 +10,7 @@ import numpy as np
 from scratchbench.models.adapter import model_input_shape
 from scratchbench.models.arch import SPATIAL, macs_per_sample, reject_layers
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split
+from scratchbench.threads import cores
 
 _RECORD_KEYS = ("epoch", "loss", "train_accuracy", "val_accuracy", "epoch_seconds")
 
@@ -19,11 +19,6 @@ _RECORD_KEYS = ("epoch", "loss", "train_accuracy", "val_accuracy", "epoch_second
 # 784-100-10 at batch 32 (2.5 M MACs) is 1.36x slower on 2 threads, at 64 1.18x, equal at 128
 # (10 M), 0.83x at 256; 784-300-100-10 is equal at batch 32 (8.5 M) and faster above.
 SMALL_STEP_MACS = 8_000_000
-
-
-def cores() -> int:
-    """CPU cores this process may run on."""
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 def dense_blas_threads(macs_per_sample: int, rows: int, available: int | None = None) -> int:
