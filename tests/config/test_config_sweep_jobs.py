@@ -60,11 +60,12 @@ def test_the_sweeper_composes_again_only_jobs_the_check_did_not(monkeypatch: pyt
     from hydra_plugins.scratchbench_sweeper import CheckedSweeper
 
     register()
-    check_hydra_command_line(["--multirun", "experiment=r1_single_neuron", "seed=5,6"], CONF)
+    check_hydra_command_line(["--multirun", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+                              "experiment=r1_single_neuron", "seed=5,6"], CONF)
     validated: list = []
     monkeypatch.setattr(BasicSweeper, "validate_batch_is_legal", lambda self, batch: validated.append(batch))
     sweeper = CheckedSweeper(max_batch_size=None)
-    job = ["experiment=r1_single_neuron"]
+    job = ["experiment=r1_single_neuron"]  # a sweeper's jobs carry no hydra overrides
     sweeper.validate_batch_is_legal([[*job, "seed=5"], [*job, "seed=6"]])
     assert validated == []
     other = [[*job, "seed=5"], [*job, "seed=99"]]

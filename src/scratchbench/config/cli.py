@@ -99,7 +99,7 @@ def check_hydra_command_line(argv: Sequence[str], conf: str | Path | None = None
         with initialize_config_dir(str(Path(conf or code_conf_dir()).resolve()), version_base=None):
             for overrides, cfg in job_configs(jobs):
                 validate(cfg)
-                _CHECKED.add(tuple(overrides))
+                _CHECKED.add(_task_overrides(overrides))
     except (HydraException, OmegaConfBaseException) as exc:
         raise ConfigError(_one_line(str(exc))) from None
 
@@ -142,5 +142,12 @@ def _is_value_override(override: Any, repo: Any) -> bool:
 
 
 def checked_jobs() -> frozenset[tuple[str, ...]]:
-    """The jobs (override lists) :func:`check_hydra_command_line` composed and validated in this process."""
+    """The jobs :func:`check_hydra_command_line` composed and validated in this process, as a sweeper sees them:
+    their overrides without Hydra's own (``hydra/launcher=``, ``hydra.launcher.n_jobs=``: the same for every job)."""
     return frozenset(_CHECKED)
+
+
+def _task_overrides(job: Sequence[str]) -> tuple[str, ...]:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return tuple(o.input_line for o in OverridesParser.create().parse_overrides(list(job)) if not o.is_hydra_override())
