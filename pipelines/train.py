@@ -20,9 +20,9 @@ from __future__ import annotations
 import os
 import sys
 
+from scratchbench.threads import THREAD_VARS
+
 CURRENT = "current"
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
 def run_config(key: str, params: dict) -> dict:

@@ -42,14 +42,3 @@ def test_fit_runs_under_the_chosen_blas_threads_and_records_them(batch, expected
     assert impl.threads() == {"blas_fit": want, "blas_predict": 1}
     assert _blas_threads_now() != {1} or cores() == 1  # the limit is lifted again afterwards
 
-
-@pytest.mark.parametrize("var", ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"])
-def test_a_thread_limit_in_the_environment_caps_the_cores_used(var, monkeypatch):
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        monkeypatch.delenv(name, raising=False)
-    free = cores()
-    monkeypatch.setenv(var, "1")  # what the pipeline's side-by-side workers get
-    assert cores() == 1
-    assert dense_blas_threads(10**9, 1) == 1
-    monkeypatch.setenv(var, "64")
-    assert cores() == free

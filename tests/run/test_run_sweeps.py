@@ -57,3 +57,24 @@ def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tiny_root: Path) -> Non
     status = {c.data.tags["experiment"]: c.info.status for c in children}
     assert status == {"r11_cat_tanh": "FAILED", "r4_xor": "FAILED", "r1_single_neuron": "FINISHED"}
     assert parent.data.metrics["children_failed"] == 2
+
+
+@pytest.mark.integration
+def test_joblib_workers_keep_to_their_share_of_the_cores(tiny_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two joblib workers on two cores: a numpy_mlp run with a big step takes one BLAS thread each, not every core."""
+    import json
+
+    from scratchbench.threads import THREAD_VARS, affinity_cores
+
+    if affinity_cores() < 2:
+        pytest.skip("one core: every run has one thread anyway")
+    for var in THREAD_VARS:
+        monkeypatch.delenv(var, raising=False)
+    big = ["model.layers=null", "model.layers_dims=[2,400,400,1]", *FAST]  # 160k MACs x 180 rows: above SMALL_STEP_MACS
+    train_cli(tiny_root, "--multirun", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "seed=1,2", *big,
+              timeout=400)
+    train_cli(tiny_root, "--multirun", "seed=3", *big)
+    threads = {c.data.tags["seed"]: json.loads(c.data.tags["threads"]) for c in all_runs(client_for(tiny_root))
+               if c.data.tags.get("sweep") == "child"}
+    assert threads["1"]["blas_fit"] == threads["2"]["blas_fit"] == 1  # loky gives each worker cores // n_jobs
+    assert threads["3"]["blas_fit"] == affinity_cores()  # the basic launcher runs one job at a time: every core

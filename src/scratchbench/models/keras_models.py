@@ -43,6 +43,7 @@ from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEp
 from scratchbench.models.early_stop import EarlyStopping, record_epoch  # noqa: E402
 from scratchbench.models.keras_import import import_keras  # noqa: E402
 from scratchbench.scratch.targets import encode_labels, two_class_proba  # noqa: E402
+from scratchbench.threads import thread_budget  # noqa: E402
 
 keras = import_keras()  # this module is imported only when a Keras implementation is used
 
@@ -53,6 +54,22 @@ def _tf():
     import tensorflow as tf
 
     return tf
+
+
+def limit_tf_threads() -> int | None:
+    """TensorFlow's intra- and inter-op pools within the thread budget a launcher set (:mod:`scratchbench.threads`:
+    the pipeline's side-by-side runs, joblib sweep workers), so two runs on two cores do not run four threads.
+    Returns the budget applied (``None``: no budget, TensorFlow's defaults). Takes effect before the first op."""
+    budget = thread_budget()
+    if budget is None:
+        return None
+    tf = _tf()
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(budget)
+        tf.config.threading.set_inter_op_parallelism_threads(budget)
+    except RuntimeError:  # the runtime is running already: its pools are fixed for this process
+        return None
+    return budget
 
 
 @keras.saving.register_keras_serializable(package="scratchbench")
@@ -145,6 +162,7 @@ def build_keras_model(canonical: list[dict], input_shape: tuple[int, ...], model
 class _KerasBase(Implementation):
     def build(self, cfg: Mapping[str, Any], spec: DataSpec) -> None:
         tf = _tf()
+        limit_tf_threads()
 
         model = dict(cfg["model"])
         self.cfg, self.spec, self.model_cfg = cfg, spec, model

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -11,6 +10,7 @@ import numpy as np
 from scratchbench.models.adapter import model_input_shape
 from scratchbench.models.arch import SPATIAL, macs_per_sample, reject_layers
 from scratchbench.models.base import DataSpec, EpochRecord, Implementation, OnEpoch, Split
+from scratchbench.threads import cores
 
 _RECORD_KEYS = ("epoch", "loss", "train_accuracy", "val_accuracy", "epoch_seconds")
 
@@ -19,20 +19,6 @@ _RECORD_KEYS = ("epoch", "loss", "train_accuracy", "val_accuracy", "epoch_second
 # 784-100-10 at batch 32 (2.5 M MACs) is 1.36x slower on 2 threads, at 64 1.18x, equal at 128
 # (10 M), 0.83x at 256; 784-300-100-10 is equal at batch 32 (8.5 M) and faster above.
 SMALL_STEP_MACS = 8_000_000
-
-
-THREAD_LIMIT_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
-
-
-def cores() -> int:
-    """CPU cores this process may use: the cores it may run on, capped by ``OPENBLAS_NUM_THREADS`` /
-    ``OMP_NUM_THREADS`` when set (the pipeline's side-by-side workers set 1 each)."""
-    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    for var in THREAD_LIMIT_VARS:
-        value = os.environ.get(var, "")
-        if value.isdigit() and int(value) > 0:
-            n = min(n, int(value))
-    return max(1, n)
 
 
 def dense_blas_threads(macs_per_sample: int, rows: int, available: int | None = None) -> int:

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from scratchbench.tracking.names import TAG_PARENT
+from scratchbench.tracking.points import Point, log_points
 from scratchbench.tracking.store import get_or_create_experiment, retry
 
 MAX_PARAM_CHARS = 6000
 MAX_TAG_CHARS = 5000
-Point = tuple[str, float, int, int]  # metric key, value, timestamp (ms), step
 
 
 def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -149,10 +149,7 @@ class TrackedRun(RunLog):
             retry(partial(self.client.log_batch, self.run_id, tags=items[i:i + 100]))
 
     def _write_metrics(self, points: list[Point]) -> None:
-        from mlflow.entities import Metric
-
-        items = [Metric(k, v, ts, step) for k, v, ts, step in points]
-        retry(lambda: self.client.log_batch(self.run_id, metrics=items))
+        log_points(self.client, self.run_id, points)
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         retry(lambda: self.client.log_artifact(self.run_id, str(path), artifact_path))

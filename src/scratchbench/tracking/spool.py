@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from scratchbench.tracking.names import TAG_PARENT
-from scratchbench.tracking.run import Point, RunLog
+from scratchbench.tracking.points import Point, log_points
+from scratchbench.tracking.run import RunLog
 
 RUN_FILE = "run.json"
 METRICS_FILE = "metrics.jsonl"
 ARTIFACTS = "artifacts"
 TAG_SPOOL_ID = "spool_id"
-PARAM_BATCH, TAG_BATCH, METRIC_BATCH = 100, 100, 1000  # MLflow log_batch limits
+PARAM_BATCH = 100  # MLflow's log_batch limit on params
 
 
 class SpoolRun(RunLog):
@@ -103,7 +104,7 @@ def find_spools(root: str | Path) -> list[Path]:
 
 def record_spools(spools: Iterable[str | Path], client: Any) -> list[dict[str, str]]:
     """Write each spooled run to the store behind ``client``; returns ``{spool, run_id, action}`` per spool."""
-    from mlflow.entities import Metric, Param
+    from mlflow.entities import Param
 
     from scratchbench.tracking.store import get_or_create_experiment, retry
 
@@ -130,9 +131,7 @@ def record_spools(spools: Iterable[str | Path], client: Any) -> list[dict[str, s
         params = [Param(k, v) for k, v in s["params"].items()]
         for i in range(0, len(params), PARAM_BATCH):
             retry(partial(client.log_batch, rid, params=params[i:i + PARAM_BATCH]))
-        metrics = [Metric(k, float(v), int(ts), int(step)) for k, v, ts, step in s["metrics"]]
-        for i in range(0, len(metrics), METRIC_BATCH):
-            retry(partial(client.log_batch, rid, metrics=metrics[i:i + METRIC_BATCH]))
+        log_points(client, rid, s["metrics"])
         art = Path(d) / ARTIFACTS
         if any(art.iterdir()):
             retry(partial(client.log_artifacts, rid, str(art)))
