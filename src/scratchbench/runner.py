@@ -249,12 +249,13 @@ def _predictions(cfg: dict[str, Any], prep: Any, res: Any, proba: Callable[[np.n
     needs no model)."""
     idx = capped_test_rows(len(prep.test.y), cfg["train"]["max_test_samples"], cfg["seed"])
     y_true = prep.test.y if idx is None else prep.test.y[idx]
-    kinds = {str(getattr(f["kind"], "value", f["kind"])) for f in cfg["experiment"].get("figures") or []}
+    kinds = {f["kind"] for f in cfg["experiment"]["figures"]}
     boundary = None
     if "decision_boundary" in kinds and tuple(prep.spec.input_shape) == (2,):
         from scratchbench.data.features import load_features
 
-        boundary = boundary_of(proba, load_features(cfg["dataset"]["name"]).x_test)  # the points as stored
+        points = load_features(cfg["dataset"]["name"], test_only=True).x_test  # as stored, as the figure draws them
+        boundary = boundary_of(proba, points)
     return save_predictions(path, y_true, np.asarray(res.test_proba).argmax(axis=1), prep.spec.class_names,
                             idx, boundary)
 
