@@ -16,13 +16,13 @@ from typing import Sequence
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 
-from scratchbench.config.cli import checked_jobs
-
 
 class CheckedSweeper(BasicSweeper):
     """:class:`BasicSweeper` that trusts :func:`~scratchbench.config.cli.check_hydra_command_line`."""
 
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
+        from scratchbench.config.cli import checked_jobs  # here, not at import: Hydra imports every plugin at start
+
         checked = checked_jobs()
         if any(tuple(job) not in checked for job in batch):
             super().validate_batch_is_legal(batch)
