@@ -66,8 +66,9 @@ def pipeline_block(data: dict[str, Any]) -> str:
     goal = GOALS
     date = f", {new['date_utc'][:10]}" if new.get("date_utc") else ""
     lines += ["", f"Measured with `python -m scratchbench.bench pipeline` on a "
-                  f"{cpu_text(data['cpu'], data.get('nproc'))}{date}, every revision in the same session: a fresh "
-                  f"clone, data linked (fetch/featurize skipped), `dvc repro`. Goal ≤ "
+                  f"{cpu_text(data['cpu'], data.get('nproc'))}{date}"
+                  f"{', every revision in the same session' if len(revs) > 1 else ''}: a fresh clone, data linked "
+                  f"(fetch/featurize skipped), `dvc repro`. Goal ≤ "
                   f"{goal['pipeline_seconds'] / 60:.0f} min: `{new['rev']}` "
                   f"{_mark(new['wall_seconds'], goal['pipeline_seconds'])} it."]
     parts = []
