@@ -75,7 +75,9 @@ def block(m: dict) -> str:
                   "          x: epoch\n          y: loss" for k in keys]]
     out += ["  record:  # every spooled run of the train stages into the store (tracking.uri), in batches; idempotent",
             "    cmd: python pipelines/record.py", "    deps:", "      - pipelines/record.py",
-            "      - src/scratchbench/tracking", *[f"      - reports/runs/{k}/run" for k in m],
+            "      - src/scratchbench/tracking", "      - src/scratchbench/experiment/curves.py",
+            "      - src/scratchbench/report/pool.py",
+            *[f"      - reports/runs/{k}/run" for k in m],
             "    outs:", "      - reports/recorded.json:", "          cache: false"]
     return "\n".join(out) + "\n" + EXPERIMENT + END
 

@@ -28,7 +28,7 @@ from scratchbench.config import validate
 from scratchbench.experiment import activations as act
 from scratchbench.experiment.caps import apply_caps, capped_test_rows, epoch_cap
 from scratchbench.models.arch import macs_per_sample
-from scratchbench.experiment.curves import plot_curve, write_curve_csv, write_metrics_json
+from scratchbench.experiment.curves import curve_recipe, plot_curve, write_curve_csv, write_metrics_json
 from scratchbench.experiment.predictions import boundary_of, save_predictions
 from scratchbench.experiment.probes import run_probes
 from scratchbench.tracking import names
@@ -236,9 +236,12 @@ def _train(cfg: dict[str, Any], run: RunLog, workdir: Path, out_dir: Path | None
     run.log_artifact(_predictions(cfg, prep, res, lambda x: impl.predict_proba(adapt(x)),
                                   workdir / names.ARTIFACT_PREDICTIONS))
     title = f"{cfg['experiment']['name']} / {impl_name} / {dataset}"
-    run.log_artifact(plot_curve(res.history, workdir / names.ARTIFACT_CURVE_PNG, title))
     curve_csv = write_curve_csv(res.history, (out_dir or workdir) / names.ARTIFACT_CURVE_CSV)
     run.log_artifact(curve_csv)
+    if run.defers_artifacts:  # spooled: the record stage draws it from the CSV, out of the run's path
+        run.defer_artifact(curve_recipe(title))
+    else:
+        run.log_artifact(plot_curve(res.history, workdir / names.ARTIFACT_CURVE_PNG, title))
     return metrics
 
 

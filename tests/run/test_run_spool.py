@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from scratchbench.config.compose import compose_run
+from scratchbench.experiment.curves import render_deferred
 from scratchbench.runner import run
 from scratchbench.tracking.spool import TAG_SPOOL_ID, find_spools, record_spools
 from scratchbench.tracking.store import init_store
@@ -33,7 +34,10 @@ def test_spooled_run_recorded_later_equals_a_direct_run(tiny_root: Path) -> None
     assert direct.status == spooled.status == "FINISHED"
     client = client_for(tiny_root)
     assert len(all_runs(client)) == 1  # the spooled run is not in the store yet
-    done = record_spools(find_spools(tiny_root / "reports" / "runs"), client)
+    spool_dir = tiny_root / "reports" / "runs" / "spooled" / "run"
+    assert not (spool_dir / "artifacts" / "learning_curve.png").exists()  # drawn by the record stage
+    assert json.loads((spool_dir / "run.json").read_text())["deferred"][0]["png"] == "learning_curve.png"
+    done = record_spools(find_spools(tiny_root / "reports" / "runs"), client, render=render_deferred)
     assert [d["action"] for d in done] == ["recorded"]
     a, b = client.get_run(direct.run_id), client.get_run(done[0]["run_id"])
     assert b.info.status == "FINISHED" and b.info.run_name == a.info.run_name
@@ -55,6 +59,9 @@ def test_spooled_run_recorded_later_equals_a_direct_run(tiny_root: Path) -> None
         if key not in TIMED:
             assert ha == hb, key  # same seed, same engine: the same numbers
     assert artifact_paths(client, a.info.run_id) == artifact_paths(client, b.info.run_id) != set()
+    png = Path(client.download_artifacts(b.info.run_id, "learning_curve.png", str(tiny_root)))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
+    assert not (spool_dir / "artifacts" / "learning_curve.png").exists()  # the spool (a DVC output) is untouched
 
 
 def test_recording_twice_adds_nothing_and_a_half_recorded_spool_is_redone(tiny_root: Path) -> None:
@@ -127,4 +134,5 @@ def test_a_numpy_run_imports_no_framework_no_mlflow_no_pyplot(tiny_root: Path) -
                        timeout=120)
     assert p.returncode == 0, p.stderr[-3000:]
     assert p.stdout.strip() == "[]", p.stdout
-    assert (tiny_root / "out" / "run" / "artifacts" / "learning_curve.png").stat().st_size > 1000
+    assert (tiny_root / "out" / "run" / "artifacts" / "learning_curve.csv").is_file()
+    assert not (tiny_root / "out" / "run" / "artifacts" / "learning_curve.png").exists()  # left to `record`

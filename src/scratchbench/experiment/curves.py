@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from scratchbench.models.base import EpochRecord
+from scratchbench.tracking.names import ARTIFACT_CURVE_CSV, ARTIFACT_CURVE_PNG
 
 CURVE_COLUMNS = ("epoch", "loss", "train_accuracy", "val_accuracy", "epoch_seconds")
 
@@ -29,6 +30,15 @@ def write_curve_csv(history: Sequence[EpochRecord], path: Path, max_rows: int = 
             val = "" if r.val_accuracy is None else r.val_accuracy
             w.writerow([r.epoch, r.loss, r.train_accuracy, val, r.epoch_seconds])
     return path
+
+
+def read_curve_csv(path: Path) -> list[EpochRecord]:
+    """The rows :func:`write_curve_csv` wrote, as epoch records."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [EpochRecord(int(r["epoch"]), float(r["loss"]), float(r["train_accuracy"]),
+                        float(r["val_accuracy"]) if r["val_accuracy"] else None, float(r["epoch_seconds"]))
+            for r in rows]
 
 
 def write_metrics_json(metrics: Mapping[str, Any], path: Path) -> Path:
@@ -61,3 +71,15 @@ def plot_curve(history: Sequence[EpochRecord], path: Path, title: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     return path
+
+
+def curve_recipe(title: str) -> dict[str, str]:
+    """What a spooled run leaves to its record stage instead of drawing (see :func:`render_deferred`)."""
+    return {"kind": "learning_curve", "csv": ARTIFACT_CURVE_CSV, "png": ARTIFACT_CURVE_PNG, "title": title}
+
+
+def render_deferred(recipe: Mapping[str, Any], artifacts: Path, out_dir: Path) -> Path:
+    """Draw a spooled run's deferred learning curve from its CSV artifact (the record stage's renderer)."""
+    if recipe.get("kind") != "learning_curve":
+        raise ValueError(f"deferred artifact: unknown kind {recipe.get('kind')!r} in {artifacts.parent}")
+    return plot_curve(read_curve_csv(artifacts / recipe["csv"]), out_dir / recipe["png"], recipe["title"])

@@ -41,6 +41,7 @@ class RunLog:
     """Params, tags, thinned per-epoch metrics and artifacts of one run; subclasses say where they go."""
 
     run_id: str
+    defers_artifacts = False  #: True when :meth:`defer_artifact` leaves artifacts to a later record stage
 
     def __init__(self, max_points: int = 2000) -> None:
         self.max_points = max(1, int(max_points))
@@ -65,6 +66,9 @@ class RunLog:
 
     def _terminate(self, status: str) -> None:
         raise NotImplementedError
+
+    def defer_artifact(self, recipe: Mapping[str, Any]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} makes its artifacts in the run")
 
     # params / tags ---------------------------------------------------------------------------
     def log_params(self, params: Mapping[str, Any]) -> None:

@@ -4,9 +4,13 @@ The DVC train stages spool (no MLflow import, no store round trip in the run's p
 ``record`` stage then writes every spooled run with :func:`record_spools`. Layout of a spool
 directory (``reports/runs/<key>/run/``)::
 
-    run.json        experiment, run name, start/end time, status, params, tags, spool_id
+    run.json        experiment, run name, start/end time, status, params, tags, spool_id,
+                    deferred (artifacts the record stage makes: name + recipe)
     metrics.jsonl   one [key, value, timestamp_ms, step] per line (per-epoch history + finals)
     artifacts/      the run's artifacts, under their artifact paths
+
+A spooled run defers what it can make later from its own artifacts (its learning-curve PNG, drawn
+from its CSV): the record stage renders it, so no matplotlib import or drawing sits in the run's path.
 
 Recording is idempotent: the run carries tag ``spool_id`` and a spool already recorded in the
 store (terminated) is skipped; a half-recorded one (still RUNNING) is deleted and recorded again.
@@ -20,9 +24,10 @@ import json
 import shutil
 import time
 import uuid
+from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from scratchbench.tracking.names import TAG_PARENT
 from scratchbench.tracking.points import Point, log_points
@@ -34,9 +39,14 @@ ARTIFACTS = "artifacts"
 TAG_SPOOL_ID = "spool_id"
 PARAM_BATCH = 100  # MLflow's log_batch limit on params
 
+#: ``render(recipe, artifacts_dir, out_dir) -> path``: makes a deferred artifact in ``out_dir``
+Renderer = Callable[[Mapping[str, Any], Path, Path], Path]
+
 
 class SpoolRun(RunLog):
     """Same calls as :class:`~scratchbench.tracking.run.TrackedRun`, written under ``directory``."""
+
+    defers_artifacts = True
 
     def __init__(self, directory: str | Path, experiment: str, run_name: str,
                  tags: Mapping[str, str] | None = None, parent_run_id: str | None = None,
@@ -50,7 +60,7 @@ class SpoolRun(RunLog):
         self.meta: dict[str, Any] = {
             TAG_SPOOL_ID: self.run_id, "experiment": experiment, "run_name": run_name,
             "start_time": int(time.time() * 1000), "end_time": None, "status": "RUNNING",
-            "params": {}, "tags": {k: str(v) for k, v in (tags or {}).items()},
+            "params": {}, "tags": {k: str(v) for k, v in (tags or {}).items()}, "deferred": [],
         }
         if parent_run_id:
             self.meta["tags"][TAG_PARENT] = parent_run_id
@@ -81,6 +91,11 @@ class SpoolRun(RunLog):
         else:
             shutil.copy2(path, dest / path.name)
 
+    def defer_artifact(self, recipe: Mapping[str, Any]) -> None:
+        """Leave an artifact to the record stage (see :data:`Renderer`); ``recipe`` is JSON."""
+        self.meta["deferred"].append(dict(recipe))
+        self._save()
+
     def _terminate(self, status: str) -> None:
         self._metrics.close()
         self.meta.update(status=status, end_time=int(time.time() * 1000))
@@ -102,40 +117,75 @@ def find_spools(root: str | Path) -> list[Path]:
     return sorted(p.parent for p in Path(root).glob(f"**/{RUN_FILE}") if (p.parent / ARTIFACTS).is_dir())
 
 
-def record_spools(spools: Iterable[str | Path], client: Any) -> list[dict[str, str]]:
-    """Write each spooled run to the store behind ``client``; returns ``{spool, run_id, action}`` per spool."""
-    from mlflow.entities import Param
+def record_spools(spools: Iterable[str | Path], client: Any, render: Renderer | None = None,
+                  submit: Callable[..., Future] | None = None) -> list[dict[str, str]]:
+    """Write each spooled run to the store behind ``client``; returns ``{spool, run_id, action}`` per spool.
+
+    ``render`` makes the deferred artifacts of the runs to record (in a temp dir: the spool, a DVC
+    output, stays as it is; without ``render`` they are left out). ``submit(fn, *args)`` runs it,
+    e.g. on worker processes, while earlier runs are written; by default in this process.
+    """
+    import tempfile
 
     from scratchbench.tracking.store import get_or_create_experiment, retry
 
-    out: list[dict[str, str]] = []
     exp_ids: dict[str, str] = {}
-    for d in spools:
+    out: dict[int, dict[str, str]] = {}
+    todo: list[tuple[int, Path, dict[str, Any], str, list[Any]]] = []
+    for i, d in enumerate(spools):
         s = read_spool(d)
-        sid = s[TAG_SPOOL_ID]
         if s["experiment"] not in exp_ids:
             exp_ids[s["experiment"]] = get_or_create_experiment(client, s["experiment"])
         exp_id = exp_ids[s["experiment"]]
         # partial() binds this iteration's values, so a retried call can never see a later loop's variables
-        found = retry(partial(client.search_runs, [exp_id], filter_string=f"tags.{TAG_SPOOL_ID} = '{sid}'"))
+        found = retry(partial(client.search_runs, [exp_id], filter_string=f"tags.{TAG_SPOOL_ID} = '{s[TAG_SPOOL_ID]}'"))
         done = [r for r in found if r.info.status != "RUNNING"]
         if done:
-            out.append({"spool": str(d), "run_id": done[0].info.run_id, "action": "skipped"})
-            continue
-        for r in found:  # a record interrupted half way
-            retry(partial(client.delete_run, r.info.run_id))
-        status = s["status"] if s["status"] != "RUNNING" else "KILLED"  # the process died before ending it
-        run = retry(partial(client.create_run, exp_id, start_time=s["start_time"], tags=s["tags"],
-                            run_name=s["run_name"]))
-        rid = run.info.run_id
-        params = [Param(k, v) for k, v in s["params"].items()]
-        for i in range(0, len(params), PARAM_BATCH):
-            retry(partial(client.log_batch, rid, params=params[i:i + PARAM_BATCH]))
-        log_points(client, rid, s["metrics"])
-        art = Path(d) / ARTIFACTS
-        if any(art.iterdir()):
-            retry(partial(client.log_artifacts, rid, str(art)))
-        end_time = s["end_time"] or int(time.time() * 1000)
-        retry(partial(client.set_terminated, rid, status=status, end_time=end_time))
-        out.append({"spool": str(d), "run_id": rid, "action": "recorded"})
-    return out
+            out[i] = {"spool": str(d), "run_id": done[0].info.run_id, "action": "skipped"}
+        else:
+            todo.append((i, Path(d), s, exp_id, found))
+    with tempfile.TemporaryDirectory(prefix="scratchbench-record-") as tmp:
+        made: dict[int, list[tuple[Future, str | None]]] = {}
+        for i, d, s, _, _ in todo:  # queued first: drawn while the runs before are written
+            if render is not None and s.get("deferred"):
+                where = Path(tmp) / str(i)
+                where.mkdir()
+                made[i] = [((submit or _now)(render, recipe, d / ARTIFACTS, where), recipe.get("artifact_path"))
+                           for recipe in s["deferred"]]
+        for i, d, s, exp_id, found in todo:
+            rid = _record_one(client, d, s, exp_id, found, made.get(i, []))
+            out[i] = {"spool": str(d), "run_id": rid, "action": "recorded"}
+    return [out[i] for i in sorted(out)]
+
+
+def _now(fn: Callable[..., Any], *args: Any) -> Future:
+    done: Future = Future()
+    done.set_result(fn(*args))
+    return done
+
+
+def _record_one(client: Any, d: Path, s: dict[str, Any], exp_id: str, found: list[Any],
+                made: list[tuple[Future, str | None]]) -> str:
+    """Write one spooled run (``found``: its half-recorded runs, deleted first); returns the new run id."""
+    from mlflow.entities import Param
+
+    from scratchbench.tracking.store import retry
+
+    for r in found:  # a record interrupted half way
+        retry(partial(client.delete_run, r.info.run_id))
+    status = s["status"] if s["status"] != "RUNNING" else "KILLED"  # the process died before ending it
+    run = retry(partial(client.create_run, exp_id, start_time=s["start_time"], tags=s["tags"],
+                        run_name=s["run_name"]))
+    rid = run.info.run_id
+    params = [Param(k, v) for k, v in s["params"].items()]
+    for i in range(0, len(params), PARAM_BATCH):
+        retry(partial(client.log_batch, rid, params=params[i:i + PARAM_BATCH]))
+    log_points(client, rid, s["metrics"])
+    art = d / ARTIFACTS
+    if any(art.iterdir()):
+        retry(partial(client.log_artifacts, rid, str(art)))
+    for future, artifact_path in made:
+        retry(partial(client.log_artifact, rid, str(future.result()), artifact_path))
+    end_time = s["end_time"] or int(time.time() * 1000)
+    retry(partial(client.set_terminated, rid, status=status, end_time=end_time))
+    return rid
