@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import sys
 
+from scratchbench.startup import collector_paused
 from scratchbench.threads import THREAD_VARS
 
 CURRENT = "current"
@@ -53,15 +54,18 @@ def run_config(key: str, params: dict) -> dict:
 def train_one(key: str, params: dict, cfg: dict | None = None) -> int:
     """Run one entry (or ``current``), composed here unless ``cfg`` is given; 0 finished, 1 failed,
     2 a config/store error."""
-    from scratchbench import paths
-    from scratchbench.config import ConfigError
-    from scratchbench.runner import run
-    from scratchbench.tracking import TrackingError
+    with collector_paused():
+        from scratchbench import paths
+        from scratchbench.config import ConfigError
+        from scratchbench.runner import run
+        from scratchbench.tracking import TrackingError
 
     item = (params.get("train_matrix") or {}).get(key) or {}
     stage = "experiment" if key == CURRENT else f"train-{item.get('experiment', key)}"
     try:
-        cfg = cfg if cfg is not None else run_config(key, params)
+        if cfg is None:
+            with collector_paused():  # start-up: the objects it makes live as long as the process
+                cfg = run_config(key, params)
         result = run(cfg, out_dir=paths.reports_dir() / "runs" / key, raise_on_failure=False,
                      extra_tags={"launcher": "dvc", "dvc_stage": stage, "matrix_key": key})
     except (ConfigError, TrackingError, FileNotFoundError) as exc:
@@ -110,7 +114,8 @@ def train_preset(preset: str, params: dict) -> int:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    jobs = longest_first(keys, params)  # composes and loads the features here, before the fork
+    with collector_paused():  # start-up: composes and loads the features here, before the fork
+        jobs = longest_first(keys, params)
     # fork: the workers inherit the imports, configs and features (the parent has started no thread)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
         futures = [pool.submit(train_one, key, params, cfg) for key, cfg in jobs]

@@ -90,6 +90,9 @@ def test_keras_mlp_binary_single_sigmoid_and_beats_chance(tf, two_blobs, tmp_pat
     proba = k_impl.predict_proba(test.x)
     assert proba.shape == (len(test.y), 2)
     np.testing.assert_allclose(proba, np_impl.predict_proba(test.x), atol=1e-3)
+    by_predict = k_impl.model.predict(test.x.astype(np.float32), batch_size=1024, verbose=0)[:, 0]
+    np.testing.assert_allclose(proba[:, 1], by_predict, rtol=1e-6)  # one traced forward = Keras's predict
+    assert k_impl.predict_proba(test.x[:0]).shape == (0, 2)
     assert k_hist[-1].val_accuracy > 0.8
     saved = k_impl.save(tmp_path / "model")
     assert saved.suffix == ".keras" and saved.stat().st_size > 0

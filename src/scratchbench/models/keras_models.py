@@ -237,14 +237,10 @@ class _KerasBase(Implementation):
         data = tf.data.Dataset.from_generator(batches, output_signature=sig)
         history: list[EpochRecord] = []
         impl = self
-        # Per-epoch validation through one traced function: `model.predict` costs ~0.2 s of set-up per
-        # call, which dominated many-epoch full-batch runs (R11: 3,000 epochs).
-        forward = tf.function(lambda xb: self.model(xb, training=False), reduce_retracing=True)
         xv = None if val is None else np.ascontiguousarray(val.x, dtype=self.dtype)
 
         def val_accuracy() -> float:
-            out = np.concatenate([np.asarray(forward(xv[i : i + 1024])) for i in range(0, len(xv), 1024)])
-            return float(np.mean(two_class_proba(out.astype(np.float64)).argmax(axis=1) == val.y))
+            return float(np.mean(self._forward(xv).argmax(axis=1) == val.y))
 
         class Recorder(keras.callbacks.Callback):
             t0 = 0.0
@@ -267,10 +263,23 @@ class _KerasBase(Implementation):
         self.model.fit(data, epochs=epochs, steps_per_epoch=n_batches, shuffle=False, verbose=0, callbacks=[Recorder()])
         return history
 
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        """Output probabilities in batches of 1,024 through one traced ``model(x, training=False)``.
+
+        Per-epoch validation and the test predictions share it: ``model.predict`` sets up and traces
+        its own function per call (~0.2-0.3 s), which dominated many-epoch full-batch runs (R11: 3,000
+        epochs) and a run's time after its fit.
+        """
+        if getattr(self, "_traced_forward", None) is None:
+            self._traced_forward = _tf().function(lambda xb: self.model(xb, training=False), reduce_retracing=True)
+        x = np.ascontiguousarray(x, dtype=self.dtype)
+        out = [np.asarray(self._traced_forward(x[i : i + 1024])) for i in range(0, len(x), 1024)]
+        if not out:
+            return two_class_proba(np.zeros((0, int(self.model.outputs[0].shape[-1]))))
+        return two_class_proba(np.concatenate(out).astype(np.float64))
+
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=self.dtype)
-        p = np.asarray(self.model.predict(x, batch_size=1024, verbose=0), dtype=np.float64)
-        return two_class_proba(p)
+        return self._forward(x)
 
     def save(self, path: Path) -> Path:
         path = Path(path).with_suffix(".keras")
