@@ -36,9 +36,10 @@ def _sweep(launcher: str, jobs: int, epochs: int, tmp: Path) -> dict:
     init_store(f"sqlite:///{root / 'mlflow.db'}")  # the schema once, outside the timing, as in a used project
     cmd = [sys.executable, "-m", "scratchbench.train", "--multirun", "experiment=r1_single_neuron", "profile=full",
            f"train.epochs={epochs}", f"seed=range({jobs})", *LAUNCHERS[launcher]]
-    t0 = time.perf_counter()
+    t0, t0_ms = time.perf_counter(), time.time() * 1000
     p = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=3600)
     wall = time.perf_counter() - t0
+    end_ms = t0_ms + wall * 1000
     if p.returncode != 0:
         raise SystemExit(f"{launcher} sweep exited {p.returncode}:\n{p.stderr[-3000:]}")
     from mlflow.tracking import MlflowClient
@@ -50,7 +51,33 @@ def _sweep(launcher: str, jobs: int, epochs: int, tmp: Path) -> dict:
     return {"wall_seconds": round(wall, 2), "runs_recorded": len(children),
             "runs_finished": sum(r.info.status == "FINISHED" for r in children),
             "fit_seconds_mean": round(sum(fit) / max(1, len(fit)), 3),
-            "output_lines": len(p.stdout.splitlines()) + len(p.stderr.splitlines())}
+            "output_lines": len(p.stdout.splitlines()) + len(p.stderr.splitlines()),
+            "timeline": timeline(children, t0_ms, end_ms)}
+
+
+def timeline(runs: list, t0_ms: float, end_ms: float) -> dict:
+    """Where a sweep's wall time went, per process that ran jobs (seconds): from the sweep's start to
+    its first job's call, jobs' calls to their runs opening, runs open (fit and the rest), the gaps
+    between one job's end and the next one's call, and the last run's end to the sweep's exit."""
+    procs: dict[str, list] = {}
+    for r in runs:
+        procs.setdefault(r.data.tags.get("process_start_ms", "?"), []).append(r)
+    out = []
+    for start, rs in sorted(procs.items()):
+        rs.sort(key=lambda r: int(r.data.tags["run_call_ms"]))
+        calls = [int(r.data.tags["run_call_ms"]) for r in rs]
+        fit = sum(r.data.metrics.get("fit_seconds", 0.0) for r in rs)
+        out.append({
+            "runs": len(rs),
+            "process_start_s": round((int(start) - t0_ms) / 1000, 2) if start != "?" else None,
+            "first_call_s": round((calls[0] - t0_ms) / 1000, 2),
+            "call_to_open_s": round(sum(r.info.start_time - c for r, c in zip(rs, calls, strict=True)) / 1000, 2),
+            "open_s": round(sum(r.info.end_time - r.info.start_time for r in rs) / 1000, 2),
+            "fit_s": round(fit, 2),
+            "between_runs_s": round(sum(c - q.info.end_time for q, c in zip(rs[:-1], calls[1:], strict=True)) / 1e3, 2),
+            "after_last_s": round((end_ms - rs[-1].info.end_time) / 1000, 2),
+        })
+    return {"processes": out}
 
 
 def main(argv: list[str]) -> int:

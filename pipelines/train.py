@@ -54,7 +54,7 @@ def run_config(key: str, params: dict) -> dict:
 def train_one(key: str, params: dict, cfg: dict | None = None) -> int:
     """Run one entry (or ``current``), composed here unless ``cfg`` is given; 0 finished, 1 failed,
     2 a config/store error."""
-    with collector_paused():
+    with collector_paused(unless_imported="scratchbench.runner"):  # start-up: once per process
         from scratchbench import paths
         from scratchbench.config import ConfigError
         from scratchbench.runner import run
@@ -64,7 +64,7 @@ def train_one(key: str, params: dict, cfg: dict | None = None) -> int:
     stage = "experiment" if key == CURRENT else f"train-{item.get('experiment', key)}"
     try:
         if cfg is None:
-            with collector_paused():  # start-up: the objects it makes live as long as the process
+            with collector_paused(unless_imported="scratchbench.config.compose"):  # the first one imports
                 cfg = run_config(key, params)
         result = run(cfg, out_dir=paths.reports_dir() / "runs" / key, raise_on_failure=False,
                      extra_tags={"launcher": "dvc", "dvc_stage": stage, "matrix_key": key})

@@ -19,6 +19,12 @@ def test_collector_paused_then_restored_and_start_up_objects_frozen() -> None:
         with collector_paused():
             pass
         assert not gc.isenabled()  # a collector the caller had off stays off
+        gc.enable()
+        frozen = gc.get_freeze_count()
+        with collector_paused(unless_imported="gc"):  # start-up is over: an ordinary block
+            assert gc.isenabled()
+            kept = [[i] for i in range(1000)]
+        assert gc.get_freeze_count() == frozen and kept
     finally:
         gc.unfreeze()
         gc.enable()

@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import sys
 from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside the block; what it created is then frozen out of later ones."""
+def collector_paused(unless_imported: str | None = None) -> Iterator[None]:
+    """No cyclic garbage collection inside the block; what it created is then frozen out of later ones.
+
+    Freezing keeps whatever the process holds then, garbage included, for good: use it at start-up,
+    once. ``unless_imported``: a module whose presence in ``sys.modules`` means start-up is over, and
+    the block runs as it is (a sweep worker's later jobs, a second store opened by the same process).
+    """
+    if unless_imported is not None and unless_imported in sys.modules:
+        yield
+        return
     was_on = gc.isenabled()
     gc.disable()
     try:

@@ -35,10 +35,11 @@ def _conf_dir() -> str:
 
 @hydra.main(version_base=None, config_path=_conf_dir(), config_name="config")
 def _app(cfg: DictConfig) -> float:
-    from scratchbench.runner import run
-    from scratchbench.tracking.callback import read_parent_run_id
+    from scratchbench.startup import collector_paused
 
-    from scratchbench.runner import RunKilled
+    with collector_paused(unless_imported="scratchbench.runner"):  # a sweep worker's first job imports them
+        from scratchbench.runner import RunKilled, run
+        from scratchbench.tracking.callback import read_parent_run_id
 
     hc = HydraConfig.get()
     sweep = hc.mode == RunMode.MULTIRUN

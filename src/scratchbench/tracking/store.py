@@ -105,15 +105,18 @@ def init_store(uri: str | None = None, timeout: float = 5.0) -> Any:
     Call it in the launcher's parent process before sweep workers start, so two workers never
     create a fresh SQLite schema at the same time.
     """
-    from mlflow.tracking import MlflowClient
+    from scratchbench.startup import collector_paused
 
     uri = resolve_uri(uri)
     check_reachable(uri, timeout)
     db = sqlite_path(uri)
     if db is not None:
         db.parent.mkdir(parents=True, exist_ok=True)
-    client = MlflowClient(tracking_uri=uri)
-    retry(lambda: client.search_experiments(max_results=1))
+    with collector_paused(unless_imported="mlflow.store.tracking.sqlalchemy_store"):  # imports on first use
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(tracking_uri=uri)
+        retry(lambda: client.search_experiments(max_results=1))
     return client
 
 
