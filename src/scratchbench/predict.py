@@ -55,9 +55,9 @@ def _client(tracking_uri: str | None):
     import os
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    from mlflow.tracking import MlflowClient
+    from scratchbench.tracking.store import check_reachable, default_tracking_uri, mlflow_client_class
 
-    from scratchbench.tracking.store import check_reachable, default_tracking_uri
+    MlflowClient = mlflow_client_class()  # noqa: N806 - the class, under its usual name
 
     uri = tracking_uri or default_tracking_uri()
     check_reachable(uri)  # an unreachable server: one clear error, not minutes of HTTP retries

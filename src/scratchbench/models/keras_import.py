@@ -11,28 +11,12 @@ The import also runs with Python's cyclic garbage collector paused (:mod:`scratc
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from types import ModuleType
 
-from scratchbench.startup import collector_paused
+from scratchbench.startup import blocked, collector_paused
 
 UNUSED_EXTRAS = ("matplotlib.pyplot", "sklearn", "pandas")
-
-
-@contextlib.contextmanager
-def blocked(modules: tuple[str, ...]) -> Iterator[None]:
-    """``import m`` raises ImportError inside the block for each ``m`` not imported yet."""
-    new = [m for m in modules if m not in sys.modules]
-    for m in new:
-        sys.modules[m] = None  # type: ignore[assignment]  (the import system's "not importable" marker)
-    try:
-        yield
-    finally:
-        for m in new:
-            if m in sys.modules and sys.modules[m] is None:
-                del sys.modules[m]
 
 
 def import_keras() -> ModuleType:

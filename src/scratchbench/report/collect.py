@@ -132,9 +132,9 @@ def parse_tag_filters(items: Iterable[str]) -> dict[str, str]:
 
 def _client(tracking_uri: str | None):
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    from mlflow.tracking import MlflowClient
+    from scratchbench.tracking.store import mlflow_client_class
 
-    return MlflowClient(tracking_uri=tracking_uri or default_tracking_uri())
+    return mlflow_client_class()(tracking_uri=tracking_uri or default_tracking_uri())
 
 
 def load_runs(tracking_uri: str | None = None, run_filter: RunFilter | None = None) -> list[RunRecord]:
