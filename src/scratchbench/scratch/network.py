@@ -334,7 +334,7 @@ class Network:
         thr = self._threshold
         if not full_batch and shuffle:
             xbuf = np.empty((bs, *xs.shape[1:]), dtype=xs.dtype)
-            ybuf = np.empty((bs, ys.shape[1]), dtype=ys.dtype)
+            ys_epoch = np.empty_like(ys)  # the targets in this epoch's order: one gather per epoch, not per batch
         preds = np.empty(n, dtype=np.int64) if multi else np.empty(n, dtype=bool)  # per-epoch predictions
         targets_true = labels if multi else labels == 1  # what preds are compared with
 
@@ -344,15 +344,16 @@ class Network:
                 t0 = time.perf_counter()
                 perm = self._shuffle_rng.permutation(n) if (shuffle and not full_batch) else None
                 truth = targets_true if perm is None else targets_true[perm]  # in this epoch's sample order
+                if perm is not None:
+                    ys.take(perm, axis=0, out=ys_epoch, mode="clip")
                 total = 0.0
                 for batch, start in enumerate(range(0, n, bs)):
                     stop = min(start + bs, n)
                     if perm is None:
                         xb, yb = xs[start:stop], ys[start:stop]
                     else:
-                        idx, m = perm[start:stop], stop - start
-                        xb = xs.take(idx, axis=0, out=xbuf[:m], mode="clip")
-                        yb = ys.take(idx, axis=0, out=ybuf[:m], mode="clip")
+                        xb = xs.take(perm[start:stop], axis=0, out=xbuf[: stop - start], mode="clip")
+                        yb = ys_epoch[start:stop]
                     loss, a = self._forward_loss(xb, yb) if gradient_free else self._step(xb, yb)
                     if not math.isfinite(loss):
                         raise TrainingDivergedError(f"training diverged: loss is {loss} at epoch {epoch}, "
