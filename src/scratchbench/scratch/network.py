@@ -368,7 +368,7 @@ class Network:
                     total += loss if sum_loss else loss * (stop - start)
                     # running accuracy: predictions made before each batch's update, as Keras reports it
                     if multi:
-                        np.argmax(a, axis=1, out=preds[start:stop])
+                        a.argmax(axis=1, out=preds[start:stop])  # the method: np.argmax adds a Python wrapper
                     else:
                         np.greater(a[:, 0], thr, out=preds[start:stop])
                     if gradient_free:
