@@ -59,8 +59,9 @@ class Dense(Layer):
     def backward(self, grad_out):
         x = self._x
         np.dot(x.T, grad_out, out=self.grads["W"])
-        if self.use_bias:
-            np.add.reduce(grad_out, axis=0, out=self.grads["b"])
+        if self.use_bias:  # the column sums as a product with ones: BLAS beats numpy's row-by-row reduce
+            ones = self._buf.get("ones", (grad_out.shape[0],), grad_out.dtype, fill=1)
+            np.dot(ones, grad_out, out=self.grads["b"])
         if not self.needs_input_grad:
             return None
         W = self.params["W"]

@@ -114,9 +114,11 @@ def check_loss(name: object, where: str = "loss") -> str:
     return str(name)
 
 
-# Fused heads: (z, y, a_out, g_out) -> loss value; fill a_out = act(z), g_out = dL/dz. ------------
-def sigmoid_bce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray) -> float:
-    """Sigmoid + binary cross-entropy from the logits: dL/dz = (a - y) / (N K)."""
+# Fused heads: (z, y, a_out, g_out, ysum=None) -> loss value; fill a_out = act(z), g_out = dL/dz. --------
+# ``ysum`` = the row sums of y (N, 1) when the caller has them (``Network.fit`` computes them once per fit).
+def sigmoid_bce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray,
+                     ysum: np.ndarray | None = None) -> float:
+    """Sigmoid + binary cross-entropy from the logits: dL/dz = (a - y) / (N K); ``ysum`` is not needed."""
     sigmoid(z, out=a)
     # ln(1 + e^-|z|) + max(z, 0) - z y  ==  -[y ln a + (1-y) ln(1-a)], never log(0)
     loss = np.log1p(np.exp(-np.abs(z))) + np.maximum(z, 0) - z * y
@@ -125,7 +127,8 @@ def sigmoid_bce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray)
     return float(loss.sum() / a.size)
 
 
-def softmax_cce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray) -> float:
+def softmax_cce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray,
+                     ysum: np.ndarray | None = None) -> float:
     """Softmax + categorical cross-entropy from the logits: dL/dz = (a * sum_k y - y) / N."""
     n = z.shape[0]
     # the row max over a (K, N) copy: numpy reduces N short rows one call each, ~7x slower at N=1024
@@ -137,7 +140,8 @@ def softmax_cce_head(z: np.ndarray, y: np.ndarray, a: np.ndarray, g: np.ndarray)
     a /= s
     np.log(s, out=s)
     s += m  # log-sum-exp per row
-    ysum = np.add.reduce(y, axis=1, keepdims=True)
+    if ysum is None:
+        ysum = np.add.reduce(y, axis=1, keepdims=True)
     loss = float(np.vdot(ysum, s) - np.vdot(y, z))  # sum_n ysum_n lse_n - sum y z
     np.multiply(a, ysum, out=g)
     g -= y
