@@ -291,7 +291,8 @@ def run(cfg: Any, *, parent_run_id: str | None = None, job: str | None = None,
     tr = cfg["tracking"]
     # time before the run opened: from the process start for its first run, from the call for later ones
     # (a sweep or pipeline worker runs several); see `python -m scratchbench.bench pipeline`
-    tags = {**_tags(cfg), "process_start_ms": str(process_start_ms()), "run_call_ms": str(called_ms),
+    tags = {**_tags(cfg), "process_start_ms": str(process_start_ms()), "process_id": str(os.getpid()),
+            "run_call_ms": str(called_ms),
             "process_runs_before": str(_RUNS_IN_PROCESS), **(extra_tags or {})}
     _RUNS_IN_PROCESS += 1
     if parent_run_id:

@@ -17,7 +17,7 @@ from scratchbench.tracking.store import init_store
 from run_helpers import REPO, all_runs, artifact_paths, client_for, store_uri
 
 # differ between any two runs (ids, clocks, how the run was recorded)
-VOLATILE_TAGS = {TAG_SPOOL_ID, "process_start_ms", "run_call_ms", "process_runs_before", "mlflow.runName",
+VOLATILE_TAGS = {TAG_SPOOL_ID, "process_start_ms", "process_id", "run_call_ms", "process_runs_before", "mlflow.runName",
                  "mlflow.user", "mlflow.source.name",
                  "mlflow.source.type", "mlflow.source.git.commit"}
 TIMED = {"fit_seconds", "epoch_seconds", "inference_samples_per_second", "peak_memory_mb"}

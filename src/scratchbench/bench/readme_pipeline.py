@@ -92,9 +92,13 @@ def pipeline_block(data: dict[str, Any]) -> str:
 
 def sweep_block(data: dict[str, Any]) -> str:
     b, j = data["basic"], data["joblib"]
+    ratios = data.get("ratios") or [data["ratio"]]
+    spread = (f" (median of {len(ratios)} alternated pairs of sweeps, {min(ratios):.2f}–{max(ratios):.2f})"
+              if len(ratios) > 1 else "")
     return (f"`benchmarks/sweep_ratio.py`: {data['jobs']} jobs of `{data['preset']}` with their own seeds, on 2 joblib "
-            f"workers **{j['wall_seconds']:.0f} s** against **{b['wall_seconds']:.0f} s** on the basic launcher: "
-            f"**{data['ratio']:.2f}×** (goal ≤ {data['goal']}: {_mark(data['ratio'], data['goal'])} it); "
+            f"workers **{j['wall_seconds']:.0f} s** against **{b['wall_seconds']:.0f} s** on the basic launcher "
+            f"(medians): **{data['ratio']:.2f}×**{spread} "
+            f"(goal ≤ {data['goal']}: {_mark(data['ratio'], data['goal'])} it); "
             f"{j['runs_finished']} and {b['runs_finished']} of {data['jobs']} runs recorded FINISHED; "
             f"{cpu_text(data['cpu'], data.get('nproc'))}, load average {data['load_average_before'][0]:.2f} before, "
             f"{data['load_average_after'][0]:.2f} after (`reports/bench/sweep.json`).")

@@ -38,6 +38,13 @@ class MlflowSweepCallback(Callback):
     def __init__(self) -> None:
         self.run: TrackedRun | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Without the parent run: a launcher that pickles Hydra's context for each job (joblib) sends
+        this callback to its workers, which never use the run (their jobs find it by
+        :func:`read_parent_run_id`), and unpickling its MLflow client there imported all of MLflow
+        before the job started, outside the store's start-up (``tracking.store.mlflow_start_up``)."""
+        return {**self.__dict__, "run": None}
+
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         tr = config.get("tracking") or {}
         uri = resolve_uri(tr.get("uri"))
