@@ -32,7 +32,8 @@ from scratchbench.experiment.curves import curve_recipe, plot_curve, write_curve
 from scratchbench.experiment.predictions import boundary_of, save_predictions
 from scratchbench.experiment.probes import run_probes
 from scratchbench.tracking import names
-from scratchbench.tracking.provenance import cpu_description, git_commit, lockfile_sha256, process_start_ms
+from scratchbench.tracking.provenance import (cpu_description, git_commit, lockfile_sha256, process_disk_reads,
+                                               process_start_ms)
 from scratchbench.tracking.run import RunLog, flatten
 from scratchbench.tracking.store import experiment_name, init_store, resolve_uri
 
@@ -293,7 +294,7 @@ def run(cfg: Any, *, parent_run_id: str | None = None, job: str | None = None,
     # (a sweep or pipeline worker runs several); see `python -m scratchbench.bench pipeline`
     tags = {**_tags(cfg), "process_start_ms": str(process_start_ms()), "process_id": str(os.getpid()),
             "run_call_ms": str(called_ms),
-            "process_runs_before": str(_RUNS_IN_PROCESS), **(extra_tags or {})}
+            "process_runs_before": str(_RUNS_IN_PROCESS), **process_disk_reads(), **(extra_tags or {})}
     _RUNS_IN_PROCESS += 1
     if parent_run_id:
         tags[names.TAG_SWEEP] = "child"

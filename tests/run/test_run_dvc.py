@@ -79,4 +79,6 @@ def test_bench_pipeline_times_stages_and_runs_of_a_fresh_clone(tmp_path: Path) -
     row = stages["experiment"]  # a direct run: timed from its process start
     assert row["runs"] == 1 and row["wall_seconds"] > row["fit_seconds"] > 0
     assert 0 < row["before_open_seconds"] < row["wall_seconds"] and row["overhead_seconds"] >= 0
+    (run,) = rev["runs"]  # what its process read from disk before the run opened (cold imports show here)
+    assert run["disk_read_mib_before_open"] >= 0 and run["major_faults_before_open"] >= 0
     assert rev["totals"]["runs"] == 1 and rev["wall_seconds"] >= sum(s["wall_seconds"] for s in rev["stages"]) - 1e-6

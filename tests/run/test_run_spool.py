@@ -17,7 +17,8 @@ from scratchbench.tracking.store import init_store
 from run_helpers import REPO, all_runs, artifact_paths, client_for, store_uri
 
 # differ between any two runs (ids, clocks, how the run was recorded)
-VOLATILE_TAGS = {TAG_SPOOL_ID, "process_start_ms", "process_id", "run_call_ms", "process_runs_before", "mlflow.runName",
+VOLATILE_TAGS = {TAG_SPOOL_ID, "process_start_ms", "process_id", "process_read_bytes", "process_major_faults",
+                 "run_call_ms", "process_runs_before", "mlflow.runName",
                  "mlflow.user", "mlflow.source.name",
                  "mlflow.source.type", "mlflow.source.git.commit"}
 TIMED = {"fit_seconds", "epoch_seconds", "inference_samples_per_second", "peak_memory_mb"}
@@ -51,6 +52,7 @@ def test_spooled_run_recorded_later_equals_a_direct_run(tiny_root: Path) -> None
     assert ta == tb and b.data.tags[TAG_SPOOL_ID] == spooled.run_id
     assert int(b.data.tags["process_start_ms"]) <= int(b.data.tags["run_call_ms"]) <= b.info.start_time
     assert int(a.data.tags["process_runs_before"]) + 1 == int(b.data.tags["process_runs_before"])
+    assert int(b.data.tags["process_read_bytes"]) >= 0 and int(b.data.tags["process_major_faults"]) >= 0
     assert set(a.data.metrics) == set(b.data.metrics)
     for key in a.data.metrics:
         ha = sorted((m.step, m.value) for m in client.get_metric_history(a.info.run_id, key))

@@ -82,9 +82,13 @@ def _runs(clone: Path) -> list[dict[str, Any]]:
         fit = m.get("fit_seconds")
         first = tags.get("process_runs_before", "0") == "0"  # later runs of a worker: from their call
         start_ms = tags.get("process_start_ms") if first else tags.get("run_call_ms")
+        read = tags.get("process_read_bytes") if first else None  # cumulative per process: a first run's alone
+        faults = tags.get("process_major_faults") if first else None
         out.append({"stage": tags.get("dvc_stage", ""), "run": r.info.run_name, "status": r.info.status,
                     "before_open_seconds": (None if not start_ms
                                             else round((r.info.start_time - int(start_ms)) / 1000, 3)),
+                    "disk_read_mib_before_open": None if read is None else round(int(read) / 2**20, 1),
+                    "major_faults_before_open": None if faults is None else int(faults),
                     "open_close_seconds": round(open_close, 3),
                     "overhead_seconds": None if fit is None else round(open_close - fit, 3),
                     "fit_seconds": None if fit is None else round(fit, 3)})

@@ -48,9 +48,10 @@ def fixed_costs(rev: dict[str, Any]) -> dict[str, Any]:
     tiny = [r for r in runs if r["run"].startswith(TINY_NUMPY_RUN) and r["before_open_seconds"] is not None]
     keras = {r["run"]: r["before_open_seconds"] + r["overhead_seconds"] for r in runs
              if "-keras_" in r["run"] and r["before_open_seconds"] is not None and r["overhead_seconds"] is not None}
+    reads = {r["run"]: r["disk_read_mib_before_open"] for r in runs if r.get("disk_read_mib_before_open") is not None}
     longest = max(runs, key=lambda r: (r["before_open_seconds"] or 0.0) + r["open_close_seconds"], default=None)
     return {"tiny_numpy": (tiny[0]["before_open_seconds"] + tiny[0]["open_close_seconds"]) if tiny else None,
-            "keras": keras,
+            "keras": keras, "disk_read_mib": reads,
             "longest": None if longest is None else ((longest["before_open_seconds"] or 0.0)
                                                      + longest["open_close_seconds"], longest["run"])}
 
@@ -84,7 +85,10 @@ def pipeline_block(data: dict[str, Any]) -> str:
                      f"{_mark(f['tiny_numpy'], goal['numpy_fixed_seconds'])})")
     if f["keras"]:
         ks, g = list(f["keras"].values()), goal["keras_overhead_seconds"]
-        over = [f"{name} {k:.1f} s" for name, k in sorted(f["keras"].items(), key=lambda nk: nk[1]) if k > g]
+        read = f["disk_read_mib"]
+        over = [f"{name} {k:.1f} s" + (f", {read[name]:.0f} MiB read from disk before it opened"
+                                       if name in read else "")
+                for name, k in sorted(f["keras"].items(), key=lambda nk: nk[1]) if k > g]
         parts.append(f"a Keras run spends {min(ks):.1f}–{max(ks):.1f} s (median {statistics.median(ks):.1f} s) "
                      f"beyond its fit, importing TensorFlow included (goal ≤ {g:.0f} s: "
                      f"{sum(k <= g for k in ks)} of {len(ks)} runs within"

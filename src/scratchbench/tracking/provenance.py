@@ -78,3 +78,19 @@ def process_start_ms(pid: int | None = None) -> int:
         return int((btime + ticks / os.sysconf("SC_CLK_TCK")) * 1000)
     except (OSError, ValueError, IndexError, StopIteration):
         return int(time.time() * 1000)
+
+
+def process_disk_reads() -> dict[str, str]:
+    """What this process has read from disk so far: ``/proc/self/io``'s ``read_bytes`` (bytes fetched from
+    storage, page-ins of mapped libraries included) and its major page faults. A framework import whose
+    files the kernel paged out (these VMs reclaim memory idle for about a minute) shows here."""
+    import resource
+
+    out = {"process_major_faults": str(resource.getrusage(resource.RUSAGE_SELF).ru_majflt)}
+    try:
+        with open("/proc/self/io", encoding="utf-8") as fh:
+            io = dict(line.split(": ", 1) for line in fh.read().splitlines() if ": " in line)
+        out["process_read_bytes"] = str(int(io["read_bytes"]))
+    except (OSError, KeyError, ValueError):
+        pass
+    return out
