@@ -9,9 +9,10 @@ forked, and the workers start with the report's modules already imported.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable, Sequence
+
+from scratchbench.threads import affinity_cores
 
 MAX_WORKERS = 2  # the pipeline's 2 cores (issue 12); beyond 2 the main process's store reads are the longer part
 
@@ -21,8 +22,7 @@ def default_workers() -> int:
     also where processes cannot be forked)."""
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(MAX_WORKERS, cores))
+    return min(MAX_WORKERS, affinity_cores())
 
 
 class FigurePool:

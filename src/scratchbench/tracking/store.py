@@ -7,13 +7,14 @@ Default: ``sqlite:///<project_root>/mlflow.db`` with artifacts in ``<project_roo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 from scratchbench import paths
 
@@ -124,19 +125,17 @@ def init_store(uri: str | None = None, timeout: float = 5.0) -> Any:
 MLFLOW_UNUSED_EXTRAS = ("pandas",)
 
 
-def mlflow_start_up():
+@contextlib.contextmanager
+def mlflow_start_up() -> Iterator[None]:
     """The context for a process's first MLflow import and store use: the collector paused, pandas blocked
     (:mod:`scratchbench.startup`); an ordinary block once MLflow's SQL store is imported."""
-    import contextlib
-
     from scratchbench.startup import blocked, collector_paused
 
     if "mlflow.store.tracking.sqlalchemy_store" in sys.modules:
-        return contextlib.nullcontext()
-    stack = contextlib.ExitStack()
-    stack.enter_context(blocked(MLFLOW_UNUSED_EXTRAS))
-    stack.enter_context(collector_paused())
-    return stack
+        yield
+        return
+    with blocked(MLFLOW_UNUSED_EXTRAS), collector_paused():
+        yield
 
 
 def mlflow_client_class() -> type:
