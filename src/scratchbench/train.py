@@ -23,8 +23,8 @@ from scratchbench.config import ConfigError, register
 from scratchbench.tracking import TrackingError
 
 
-_SHOW = ("test_accuracy", "final_loss", "fit_seconds", "new_input_prediction", "max_abs_error", "final_error",
-         "max_derivative_error", "first_loss", "train_set_accuracy", "param_dump_max_abs_diff")
+_SHOW = ("test_accuracy", "final_loss", "fit_seconds", "new_input_prediction", "max_abs_error", "mean_abs_error",
+         "final_error", "max_derivative_error", "first_loss", "train_set_accuracy", "param_dump_max_abs_diff")
 
 
 def _conf_dir() -> str:

@@ -128,6 +128,9 @@ def test_initializers_ranges_and_errors():
     assert np.all(initialize("zeros", (3,), 1, 3, rng) == 0)
     r = initialize({"name": "randn", "scale": 0.01}, (1000,), 1, 1, np.random.default_rng(1), np.float64)
     np.testing.assert_array_equal(r, np.random.default_rng(1).standard_normal(1000) * 0.01)
+    for name, fan in (("randn_sqrt_fan_in", 400), ("randn_sqrt_fan_out", 100)):  # the R11 course run, the R5 book
+        w = initialize(name, (400, 100), 400, 100, np.random.default_rng(2), np.float64)
+        np.testing.assert_array_equal(w, np.random.default_rng(2).standard_normal((400, 100)) / np.sqrt(fan))
     assert set(INITIALIZERS) >= {"randn", "uniform", "glorot_uniform", "glorot_normal", "he_normal", "he_uniform",
                                  "zeros"}
     with pytest.raises(ValueError, match=r"initializer 'randn' got unknown parameter\(s\) \['std'\]"):

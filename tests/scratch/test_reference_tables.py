@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 from scratch_helpers import TABLE_X
 
+from scratchbench.data.toy import TABLES
 from scratchbench.scratch.network import Network
 
-XOR3 = np.array([0, 1, 1, 0])
+XOR3_X, XOR3 = TABLES["xor3"]  # R2/R3: rows in the tutorials' order, target = XOR of the first two inputs
 TABLE_CFG = {"bias": False, "loss": "sse", "dtype": "float64", "rng": "legacy",
              "init": {"name": "uniform", "low": -1.0, "high": 1.0}}
 
@@ -24,7 +25,7 @@ def test_r1_single_neuron_matches_published_number():
 
 def _eleven_lines(iterations: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The R3 script, verbatim in spirit: 3-4-1 sigmoid, seed 1, full batch, w += X.T @ delta."""
-    X, y = TABLE_X, XOR3[:, None].astype(float)
+    X, y = XOR3_X, XOR3[:, None].astype(float)
     np.random.seed(1)
     syn0 = 2 * np.random.random((3, 4)) - 1
     syn1 = 2 * np.random.random((4, 1)) - 1
@@ -41,14 +42,28 @@ def _eleven_lines(iterations: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def test_r3_eleven_lines_same_trajectory_and_outputs():
     cfg = {**TABLE_CFG, "layers_dims": [3, 4, 1], "hidden_activation": "sigmoid", "output_activation": "sigmoid"}
     net = Network.from_config(cfg, (3,), 2, seed=1)
-    hist = net.fit(TABLE_X, XOR3, epochs=60_000, optimizer={"name": "sgd", "learning_rate": 1.0})
+    hist = net.fit(XOR3_X, XOR3, epochs=60_000, optimizer={"name": "sgd", "learning_rate": 1.0})
     syn0, syn1, _ = _eleven_lines(60_000)
     w0, w1 = net.get_weights()
     np.testing.assert_allclose(w0, syn0, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(w1, syn1, rtol=1e-7, atol=1e-9)
-    out = net.forward(TABLE_X)[:, 0]
+    out = net.forward(XOR3_X)[:, 0]
     assert np.all(np.abs(out - XOR3) < 0.01)  # published: close to [0, 1, 1, 0]
     assert hist[-1]["train_accuracy"] == 1.0 and len(hist) == 60_000
+
+
+# The original post's listing of R3's network (seed 1) prints mean |output - target| every 10,000 iterations.
+R3_POST_ERRORS = (0.496410031903, 0.00858452565325, 0.00578945986251, 0.00462917677677, 0.00395876528027,
+                  0.00351012256786)
+
+
+def test_r3_engine_follows_the_original_posts_printed_errors():
+    cfg = {**TABLE_CFG, "layers_dims": [3, 4, 1], "hidden_activation": "sigmoid", "output_activation": "sigmoid"}
+    net = Network.from_config(cfg, (3,), 2, seed=1)
+    for printed in R3_POST_ERRORS:  # printed before the update of iteration 0, 10,000, ..., 50,000
+        error = np.mean(np.abs(net.forward(XOR3_X)[:, 0] - XOR3))
+        assert abs(error - printed) < 1e-11, (error, printed)
+        net.fit(XOR3_X, XOR3, epochs=10_000, optimizer={"name": "sgd", "learning_rate": 1.0})
 
 
 def test_r2_two_layer_class_converges_with_monotone_loss():
@@ -57,9 +72,9 @@ def test_r2_two_layer_class_converges_with_monotone_loss():
     cfg = {**TABLE_CFG, "init": {"name": "uniform", "low": 0.0, "high": 1.0},
            "layers": [{"units": 4, "activation": "sigmoid"}, {"units": 1, "activation": "sigmoid"}]}
     net = Network.from_config(cfg, (3,), 2, seed=1)
-    hist = net.fit(TABLE_X, XOR3, epochs=1500, optimizer={"name": "sgd", "learning_rate": 2.0})
+    hist = net.fit(XOR3_X, XOR3, epochs=1500, optimizer={"name": "sgd", "learning_rate": 2.0})
     losses = np.array([h["loss"] for h in hist])
     assert np.all(np.diff(losses) <= 1e-12)  # falls monotonically
     assert losses[-1] < 0.01 * losses[0]
-    np.testing.assert_array_equal(net.predict(TABLE_X), XOR3)
-    assert np.all(np.abs(net.forward(TABLE_X)[:, 0] - XOR3) < 0.1)
+    np.testing.assert_array_equal(net.predict(XOR3_X), XOR3)
+    assert np.all(np.abs(net.forward(XOR3_X)[:, 0] - XOR3) < 0.1)

@@ -48,6 +48,7 @@ class Loss(str, Enum):
 class InitName(str, Enum):
     randn = "randn"
     randn_sqrt_fan_in = "randn_sqrt_fan_in"
+    randn_sqrt_fan_out = "randn_sqrt_fan_out"
     uniform = "uniform"
     glorot_uniform = "glorot_uniform"
     glorot_normal = "glorot_normal"
@@ -113,6 +114,7 @@ class ProbeKind(str, Enum):
     final_loss = "final_loss"
     loss_monotonic = "loss_monotonic"
     max_abs_error = "max_abs_error"
+    mean_abs_error = "mean_abs_error"
     first_loss = "first_loss"
     train_set_accuracy = "train_set_accuracy"
     param_dump = "param_dump"

@@ -35,6 +35,12 @@ def _max_abs_error(impl, probe, history, train, adapt) -> float:
     return float(np.max(np.abs(1.0 - p[np.arange(len(train.y)), train.y])))
 
 
+def _mean_abs_error(impl, probe, history, train, adapt) -> float:
+    """mean |output - target| over the training rows (the error R3's original post prints), 0/1 targets."""
+    p = np.asarray(impl.predict_proba(train.x))
+    return float(np.mean(np.abs(1.0 - p[np.arange(len(train.y)), train.y])))
+
+
 def _first_loss(impl, probe, history, train, adapt) -> float:
     """The loss of the first epoch (for full-batch training: the cost at iteration 0, before any update)."""
     return float(history[0].loss) if history else float("nan")
@@ -83,6 +89,7 @@ PROBES: dict[str, Callable[..., float]] = {
     "final_loss": _final_loss,
     "loss_monotonic": _loss_monotonic,
     "max_abs_error": _max_abs_error,
+    "mean_abs_error": _mean_abs_error,
     "first_loss": _first_loss,
     "train_set_accuracy": _train_set_accuracy,
     "param_dump": _param_dump,

@@ -40,6 +40,10 @@ def _randn_sqrt_fan_in(rng, shape, fan_in, fan_out):
     return rng.standard_normal(shape) / np.sqrt(fan_in)
 
 
+def _randn_sqrt_fan_out(rng, shape, fan_in, fan_out):
+    return rng.standard_normal(shape) / np.sqrt(fan_out)
+
+
 def _uniform_init(rng, shape, fan_in, fan_out, low=-0.05, high=0.05):
     if not high > low:
         raise ValueError(f"init uniform: 'high' ({high}) must be greater than 'low' ({low})")
@@ -75,6 +79,7 @@ def _constant(rng, shape, fan_in, fan_out, value=0.0):
 INITIALIZERS: dict[str, Callable[..., np.ndarray]] = {
     "randn": _randn,  # standard normal * scale (R9/R11 scale 0.01, R10 0.1)
     "randn_sqrt_fan_in": _randn_sqrt_fan_in,  # standard normal / sqrt(fan_in) (the course run behind R11)
+    "randn_sqrt_fan_out": _randn_sqrt_fan_out,  # standard normal / sqrt(fan_out) (the book behind R5)
     "uniform": _uniform_init,  # uniform in [low, high)
     "glorot_uniform": _glorot_uniform,
     "glorot_normal": _glorot_normal,  # truncated normal, as Keras
