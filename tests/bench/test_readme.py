@@ -30,7 +30,8 @@ def test_generator_on_a_quick_json(quick_mlp, tmp_path):
                   "<!-- bench-cnn:start -->\n<!-- bench-cnn:end -->\n"
                   "<!-- bench-scaling:start -->\n<!-- bench-scaling:end -->\n"
                   "<!-- bench-pipeline:start -->\n<!-- bench-pipeline:end -->\n"
-                  "<!-- bench-sweep:start -->\n<!-- bench-sweep:end -->\noutro\n")
+                  "<!-- bench-sweep:start -->\n<!-- bench-sweep:end -->\n"
+                  "<!-- bench-quickall:start -->\n<!-- bench-quickall:end -->\noutro\n")
     assert readme.main(["--bench-dir", str(bench), "--readme", str(md)]) == 0
     text = md.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old 9.999" not in text
@@ -40,6 +41,7 @@ def test_generator_on_a_quick_json(quick_mlp, tmp_path):
     assert f"{data['ratios']['batch_128']['numpy_over_floor']:.2f}×" in text
     assert readme.PENDING.format(name="cnn") in text and readme.PENDING.format(name="scaling") in text
     assert readme.PENDING_RUN.format(name="sweep", cmd=readme.MEASURED_BY["sweep"]) in text
+    assert readme.PENDING_RUN.format(name="quick_all", cmd=readme.MEASURED_BY["quickall"]) in text
     assert readme.main(["--bench-dir", str(bench), "--readme", str(md), "--check"]) == 0  # idempotent
 
 
@@ -66,3 +68,22 @@ def test_pipeline_and_sweep_figures_come_from_their_json():
     sweep = json.loads((bench / "sweep.json").read_text())
     assert f"**{sweep['ratio']:.2f}×**" in sweep_block(sweep)
     assert f"family {sweep['cpu']['family']} model {sweep['cpu']['model']}" in sweep_block(sweep)
+
+
+def test_quick_all_block_names_the_longest_run_and_the_goal():
+    from scratchbench.bench.readme_pipeline import quick_all_block
+
+    run = {"status": "FINISHED", "fit_seconds": 20.1}
+    runs = [{**run, "preset": "r10_moons", "implementation": "pybrain", "seconds_open": 61.5},
+            {**run, "preset": "r3_eleven_lines", "implementation": "keras_mlp", "seconds_open": 21.6},
+            {"status": "FAILED", "preset": "r4_xor", "implementation": "numpy_cnn", "seconds_open": 0.1}]
+    data = {"presets": ["a", "b"], "models": ["x", "y"], "finished": 2, "not_finished": 1, "runs": runs,
+            "longest": runs[0], "goal_seconds": 60.0, "all_within_goal": False, "sweep_wall_seconds": 300.0,
+            "cpu": {"model_name": "AMD EPYC", "family": 25, "model": 17, "flags": ["avx2"], "cpus": 2},
+            "load_average_before": [0.5]}
+    text = quick_all_block(data)
+    assert "**61.5 s** from its start to its end (r10_moons-pybrain, 20.1 s fitting)" in text
+    assert "goal ≤ 60 s: misses it: 1 run(s) over" in text and "r3_eleven_lines-keras_mlp 21.6 s" in text
+    assert "**2** runs finished" in text and "2-CPU AMD EPYC (family 25 model 17, AVX2)" in text
+    data.update(longest=runs[1], runs=runs[1:], finished=1, all_within_goal=True)
+    assert "goal ≤ 60 s: meets it" in quick_all_block(data)

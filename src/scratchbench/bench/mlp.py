@@ -32,6 +32,7 @@ OVERRIDES = [
     "+model.bias_init={name:zeros}", "model.dtype=float32", "optimizer.learning_rate=0.01",
 ]
 KINDS = ("numpy", "keras", "keras_tuned", "sklearn", "pybrain", "floor")
+BATCH_SIZES = [32, 128, 512, 1024]  # the floor goal is stated for batch 128 and above
 REGISTRY = {"numpy": "numpy_mlp", "keras": "keras_mlp", "keras_tuned": "keras_mlp", "sklearn": "sklearn_mlp",
             "pybrain": "pybrain", "floor": "numpy_mlp"}
 # Rough cost model per kind on 2 cores (seconds per step, GFLOP/s), for the printed estimate only.
@@ -55,7 +56,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m scratchbench.bench mlp", description=__doc__.split("\n\n")[0])
     p.add_argument("--samples", type=int, default=60000, help="training images per epoch (default 60000)")
     p.add_argument("--repeats", type=int, default=10, help="timed epochs per implementation and setting (default 10)")
-    p.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128])
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=None,
+                   help=f"batch sizes (default {' '.join(map(str, BATCH_SIZES))}; --quick: the first two)")
     p.add_argument("--threads", type=int, nargs="+", default=None, help="thread counts (default: 1 and all cores)")
     p.add_argument("--pybrain-images", type=int, default=500, help="images per PyBrain epoch (default 500)")
     p.add_argument("--profile-samples", type=int, default=None,
@@ -68,6 +70,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.quick:
         args.synthetic, args.samples, args.repeats, args.pybrain_images = True, 512, 2, 50
         args.threads = args.threads or [1]
+        args.batch_sizes = args.batch_sizes or BATCH_SIZES[:2]
+    args.batch_sizes = args.batch_sizes or BATCH_SIZES
     if args.threads is None:
         args.threads = sorted({1, len(os.sched_getaffinity(0))})
     args.profile_samples = args.samples if args.profile_samples is None else min(args.profile_samples, args.samples)

@@ -1,7 +1,7 @@
 """``python -m scratchbench.bench readme``: the README's benchmark tables, generated from ``reports/bench/*.json``.
 
 Each table sits between ``<!-- bench-<name>:start -->`` and ``<!-- bench-<name>:end -->``
-(``mlp``, ``cnn``, ``scaling``; ``pipeline`` and ``sweep`` from :mod:`.readme_pipeline`) and is
+(``mlp``, ``cnn``, ``scaling``; ``pipeline``, ``sweep`` and ``quickall`` from :mod:`.readme_pipeline`) and is
 rewritten whole from the JSON files, naming the CPU the JSON records: no figure in those blocks
 is typed by hand. Missing JSON files give a "pending" line. ``--check`` exits 1 when the README
 differs from what would be generated.
@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..paths import project_root, reports_dir
+from ..readme_blocks import replace_block, write_or_check
 from .host import cpu_label
-from .readme_pipeline import pipeline_block, sweep_block
+from .readme_pipeline import pipeline_block, quick_all_block, sweep_block
 
-BLOCKS = ("mlp", "cnn", "scaling", "pipeline", "sweep")
+BLOCKS = ("mlp", "cnn", "scaling", "pipeline", "sweep", "quickall")
 PENDING = "_Pending: no `reports/bench/{name}*.json` yet; `make bench` measures and regenerates this table._"
 MEASURED_BY = {"pipeline": "python -m scratchbench.bench pipeline --rev HEAD --rev <before>",
-               "sweep": "uv run python benchmarks/sweep_ratio.py"}
+               "sweep": "uv run python benchmarks/sweep_ratio.py", "quickall": "uv run python benchmarks/quick_all.py"}
 PENDING_RUN = ("_Pending: no `reports/bench/{name}.json` yet; `{cmd}` measures it, then "
                "`python -m scratchbench.bench readme`._")
 
@@ -198,22 +199,18 @@ def render(bench_dir: Path) -> dict[str, str]:
         out["scaling"] = scaling_table(json.loads(scaling.read_text()))
     else:
         out["scaling"] = PENDING.format(name="scaling")
-    for name, block in (("pipeline", pipeline_block), ("sweep", sweep_block)):
-        path = bench_dir / f"{name}.json"
+    for name, block, file in (("pipeline", pipeline_block, "pipeline"), ("sweep", sweep_block, "sweep"),
+                              ("quickall", quick_all_block, "quick_all")):
+        path = bench_dir / f"{file}.json"
         out[name] = (block(json.loads(path.read_text())) if path.is_file()
-                     else PENDING_RUN.format(name=name, cmd=MEASURED_BY[name]))
+                     else PENDING_RUN.format(name=file, cmd=MEASURED_BY[name]))
     return out
 
 
 def update(text: str, blocks: dict[str, str]) -> str:
     """Replace each ``<!-- bench-<name>:start -->..<!-- bench-<name>:end -->`` block's body."""
     for name, body in blocks.items():
-        start, end = f"<!-- bench-{name}:start -->", f"<!-- bench-{name}:end -->"
-        pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-        if not pattern.search(text):
-            raise SystemExit(f"bench readme: README has no {start} ... {end} markers")
-        # a function, not a string, so backslashes in the body stay literal; the default binds this block
-        text = pattern.sub(lambda _, block=f"{start}\n{body}\n{end}": block, text)
+        text = replace_block(text, f"bench-{name}", body, "bench readme")
     return text
 
 
@@ -227,16 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     readme = args.readme or project_root() / "README.md"
     text = readme.read_text()
     new = update(text, render(args.bench_dir or reports_dir() / "bench"))
-    if args.check:
-        if new != text:
-            print(f"{readme}: benchmark tables differ from reports/bench/*.json; "
-                  "run `python -m scratchbench.bench readme`", file=sys.stderr)
-            return 1
-        return 0
-    if new != text:
-        readme.write_text(new)
-    print(f"{'updated' if new != text else 'unchanged'}: {readme}")
-    return 0
+    return write_or_check(readme, text, new, args.check, "benchmark tables differ from reports/bench/*.json; "
+                          "run `python -m scratchbench.bench readme`")
 
 
 if __name__ == "__main__":

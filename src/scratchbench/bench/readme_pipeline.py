@@ -1,5 +1,6 @@
-"""The README's pipeline and sweep figures, generated from ``reports/bench/pipeline.json`` (``bench pipeline``)
-and ``reports/bench/sweep.json`` (``benchmarks/sweep_ratio.py``): issue 12's goals beside what was measured."""
+"""The README's pipeline, sweep and quick-profile figures, generated from ``reports/bench/pipeline.json`` (``bench
+pipeline``), ``sweep.json`` (``benchmarks/sweep_ratio.py``) and ``quick_all.json`` (``benchmarks/quick_all.py``):
+issue 12's goals beside what was measured."""
 
 from __future__ import annotations
 
@@ -114,3 +115,22 @@ def sweep_block(data: dict[str, Any]) -> str:
             f"{j['runs_finished']} and {b['runs_finished']} of {data['jobs']} runs recorded FINISHED; "
             f"{cpu_text(data['cpu'], data.get('nproc'))}, load average {data['load_average_before'][0]:.2f} before, "
             f"{data['load_average_after'][0]:.2f} after (`reports/bench/sweep.json`).")
+
+
+def quick_all_block(data: dict[str, Any]) -> str:
+    """Every preset x implementation under the quick profile: how many ran, the longest, the goal."""
+    longest = data["longest"]
+    slowest = sorted((r for r in data["runs"] if r["status"] == "FINISHED"), key=lambda r: -r["seconds_open"])[:3]
+    over = [r for r in data["runs"] if r["status"] == "FINISHED" and r["seconds_open"] > data["goal_seconds"]]
+    verdict = "meets it" if data["all_within_goal"] else f"misses it: {len(over)} run(s) over"
+    runners_up = ", ".join(f"{r['preset']}-{r['implementation']} {r['seconds_open']:.1f} s" for r in slowest[1:])
+    return (f"`benchmarks/quick_all.py`: every preset with every implementation, `profile=quick`, on 2 joblib workers "
+            f"({len(data['presets'])} presets × {len(data['models'])} implementations, "
+            f"{data['sweep_wall_seconds'] / 60:.1f} min): **{data['finished']}** runs finished; the other "
+            f"{data['not_finished']} stop at their start with an error naming what the implementation cannot take "
+            f"(an image model on flat features, biases it cannot drop, an activation or loss it lacks). Longest run "
+            f"**{longest['seconds_open']:.1f} s** from its start to its end ({longest['preset']}-"
+            f"{longest['implementation']}, {longest['fit_seconds']:.1f} s fitting) "
+            f"(goal ≤ {data['goal_seconds']:.0f} s: {verdict}); the next: {runners_up}; "
+            f"{cpu_text(data['cpu'], data.get('nproc'))}, load average {data['load_average_before'][0]:.2f} before "
+            f"(`reports/bench/quick_all.json`).")
