@@ -22,7 +22,7 @@ test: setup
 test-fast: setup
 	$(UV) run pytest -m "not integration"
 
-# About 15 min on 2 quiet cores (each step prints its estimate); run it on an otherwise idle machine.
+# About 20 min on 2 quiet cores (each step prints its estimate); run it on an otherwise idle machine.
 bench: setup
 	$(UV) run python -m scratchbench.bench mlp
 	$(UV) run python -m scratchbench.bench cnn --engine-commit c0fa2bc~1

@@ -93,8 +93,8 @@ def make_loss(name: str) -> keras.losses.Loss:
     if name == "sse":
         return HalfSumSquaredError(name="sse", reduction="sum")
     raise ValueError(
-        f"model.loss={name!r} unknown; "
-        "valid: ['binary_crossentropy', 'categorical_crossentropy', 'mse', 'mse_half', 'sse']"
+        f"keras: model.loss={name!r} is not built for Keras here; "
+        "valid: ['binary_crossentropy', 'categorical_crossentropy', 'mse', 'mse_half', 'sse'] (the NumPy engine has it)"
     )
 
 
