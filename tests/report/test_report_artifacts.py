@@ -23,7 +23,8 @@ print(json.dumps({{"figures": [f.path.name for f in report.figures], "loaded": l
 """
 
 
-def test_report_from_artifacts_loads_no_model_and_draws_the_same_figures(store, tmp_path):
+def test_report_from_artifacts_loads_no_model_and_draws_the_same_figures(in_store, tmp_path):
+    store = in_store
     env = {**os.environ, "SCRATCHBENCH_ROOT": str(store.root), "MLFLOW_TRACKING_URI": store.uri}
     proc = subprocess.run([sys.executable, "-c", BUILD.format(heavy=HEAVY), str(tmp_path / "a"), store.uri],
                           env=env, capture_output=True, text=True, timeout=600)
