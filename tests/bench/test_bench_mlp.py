@@ -16,14 +16,18 @@ def test_quick_mlp_writes_the_contract_json(quick_mlp):
     _, data = quick_mlp
     assert {"batch_32", "batch_128", "ratios", "stats", "meta"} <= set(data)
     for key in ("batch_32", "batch_128"):
-        assert set(data[key]) == {"numpy", "sklearn", "floor"} and all(v > 0 for v in data[key].values())
-        for label in ("numpy", "sklearn", "floor"):
+        assert set(data[key]) == {"numpy", "numpy_minimal", "sklearn", "floor"}
+        assert all(v > 0 for v in data[key].values())
+        for label in ("numpy", "numpy_minimal", "sklearn", "floor"):
             st = data["stats"][key][label]
             assert SUMMARY_KEYS <= set(st)
             assert st["n"] == 2 == len(st["load_flagged"]) == len(data["meta"]["all_seconds"][key][label])
             assert st["iqr"][0] <= st["median"] <= st["iqr"][1]
             assert st["ci95_median"][0] <= st["median"] <= st["ci95_median"][1]
-        assert data["ratios"][key]["numpy_over_floor"] == pytest.approx(data[key]["numpy"] / data[key]["floor"])
+        ratios = data["ratios"][key]
+        assert ratios["numpy_over_floor"] == pytest.approx(data[key]["numpy"] / data[key]["floor"])
+        assert ratios["numpy_over_minimal"] == pytest.approx(data[key]["numpy"] / data[key]["numpy_minimal"])
+        assert ratios["minimal_over_floor"] == pytest.approx(data[key]["numpy_minimal"] / data[key]["floor"])
     meta = data["meta"]
     assert meta["threads"] == 1 and meta["data"] == "synthetic" and meta["quick"] and meta["repeats"] == 2
     assert meta["config"]["preset"] == "r12_mnist_mse" and meta["config"]["registry"]["sklearn"] == "sklearn_mlp"
@@ -38,9 +42,9 @@ def test_every_implementation_and_setting_ran_in_its_own_pinned_process(quick_ml
     first_core = sorted(os.sched_getaffinity(0))[0]
     assert set(by_setting) == {"batch_32", "batch_128"}
     pids = [w["pid"] for workers in by_setting.values() for w in workers.values()]
-    assert len(set(pids)) == 6 and os.getpid() not in pids  # one process per implementation and setting
+    assert len(set(pids)) == 8 and os.getpid() not in pids  # one process per implementation and setting
     for workers in by_setting.values():
-        assert set(workers) == {"numpy", "sklearn", "floor"}
+        assert set(workers) == {"numpy", "numpy_minimal", "sklearn", "floor"}
         for w in workers.values():
             assert w["affinity"] == [first_core] and w["threads"] == 1
             assert w["command"][:3] == ["taskset", "-c", str(first_core)]
@@ -62,7 +66,7 @@ def test_repeats_alternate_abba(quick_mlp):
     order = data["meta"]["order"]
     for key in ("batch_32", "batch_128"):
         reps = [[label for k, r, label in order if k == key and r == rep] for rep in (0, 1)]
-        assert reps[0] == ["numpy", "sklearn", "floor"] and reps[1] == list(reversed(reps[0]))
+        assert reps[0] == ["numpy", "numpy_minimal", "sklearn", "floor"] and reps[1] == list(reversed(reps[0]))
 
 
 def test_host_metadata(quick_mlp):

@@ -5,10 +5,12 @@ overrides (``OVERRIDES``: 784-100 sigmoid-10 softmax, categorical cross-entropy,
 lr 0.01), and every competitor is built from it through the registry: the engine
 (``numpy_mlp``), Keras at its defaults and tuned (``keras_mlp``, ``steps_per_execution=64``, jit
 tried), scikit-learn (``sklearn_mlp``, one ``partial_fit`` per epoch), PyBrain (``pybrain``, a
-slice of images: it learns one sample at a time; reported per 1,000 images) and the floor
-(:mod:`scratchbench.bench.floor`). Each runs in its own pinned process, alternated ABBA, at each
-thread count (:mod:`scratchbench.bench.harness`). Writes ``reports/bench/mlp.json`` (all cores)
-and ``mlp_threads<N>.json`` for the other thread counts.
+slice of images: it learns one sample at a time; reported per 1,000 images), the minimal NumPy
+loop (``numpy_minimal``, :mod:`scratchbench.bench.minimal_mlp`: the same training written out by
+hand, the lower bound for a NumPy implementation) and the floor (:mod:`scratchbench.bench.floor`).
+Each runs in its own pinned process, alternated ABBA, at each thread count
+(:mod:`scratchbench.bench.harness`). Writes ``reports/bench/mlp.json`` (all cores) and
+``mlp_threads<N>.json`` for the other thread counts.
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ OVERRIDES = [
     "model.loss=categorical_crossentropy", "~model.init", "+model.init={name:glorot_uniform}", "~model.bias_init",
     "+model.bias_init={name:zeros}", "model.dtype=float32", "optimizer.learning_rate=0.01",
 ]
-KINDS = ("numpy", "keras", "keras_tuned", "sklearn", "pybrain", "floor")
+KINDS = ("numpy", "numpy_minimal", "keras", "keras_tuned", "sklearn", "pybrain", "floor")
 BATCH_SIZES = [32, 128, 512, 1024]  # the floor goal is stated for batch 128 and above
-REGISTRY = {"numpy": "numpy_mlp", "keras": "keras_mlp", "keras_tuned": "keras_mlp", "sklearn": "sklearn_mlp",
+REGISTRY = {"numpy": "numpy_mlp", "numpy_minimal": "numpy_mlp", "keras": "keras_mlp", "keras_tuned": "keras_mlp",
+            "sklearn": "sklearn_mlp",
             "pybrain": "pybrain", "floor": "numpy_mlp"}
 # Rough cost model per kind on 2 cores (seconds per step, GFLOP/s), for the printed estimate only.
-ESTIMATE = {"numpy": (1.5e-4, 40), "keras": (1.6e-3, 25), "keras_tuned": (3e-4, 25), "sklearn": (2e-4, 30),
+ESTIMATE = {"numpy": (1.5e-4, 40), "numpy_minimal": (1.2e-4, 40), "keras": (1.6e-3, 25), "keras_tuned": (3e-4, 25),
+            "sklearn": (2e-4, 30),
             "floor": (0.0, 1e9), "pybrain": (0.0, 1e9)}
 TF_IMPORT_SECONDS = 25.0
 
@@ -119,6 +123,11 @@ def ratios(row: dict[str, float]) -> dict[str, float]:
     r = {}
     if "numpy" in row and "floor" in row:
         r["numpy_over_floor"] = row["numpy"] / row["floor"]
+    if "numpy_minimal" in row:
+        if "numpy" in row:
+            r["numpy_over_minimal"] = row["numpy"] / row["numpy_minimal"]
+        if "floor" in row:
+            r["minimal_over_floor"] = row["numpy_minimal"] / row["floor"]
     for other in ("keras", "keras_tuned", "sklearn"):
         if "numpy" in row and other in row:
             r[f"{other}_over_numpy"] = row[other] / row["numpy"]
@@ -220,7 +229,7 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
 
 def print_table(result: dict[str, Any]) -> None:
     m = result["meta"]
-    cols = ("numpy", "keras", "keras_tuned", "sklearn", "floor")
+    cols = ("numpy", "numpy_minimal", "keras", "keras_tuned", "sklearn", "floor")
     if m.get("engine_commit"):
         cols += (m["engine_commit"]["label"],)
     print(f"One epoch, MLP 784-100-10, {m['samples']} samples, {m['threads']} thread(s): median seconds (IQR)")

@@ -93,15 +93,17 @@ def _all_stats(run: dict[str, Any]) -> list[dict[str, Any]]:
 def mlp_table(runs: list[dict[str, Any]]) -> str:
     m0 = runs[0]["meta"]
     lines = [f"`bench mlp`: seconds per epoch of {m0['samples']:,} images ({m0['architecture']}).", "",
-             "| threads, batch | numpy | keras | keras tuned | sklearn | floor "
-             "| keras / numpy | keras tuned / numpy | numpy / floor |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| threads, batch | numpy | minimal loop | keras | keras tuned | sklearn | floor "
+             "| keras / numpy | keras tuned / numpy | numpy / minimal | minimal / floor | numpy / floor |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         for key, st in run["stats"].items():
             r = run["ratios"][key]
-            cells = " | ".join(_cell(st, c) for c in ("numpy", "keras", "keras_tuned", "sklearn", "floor"))
+            cells = " | ".join(_cell(st, c) for c in ("numpy", "numpy_minimal", "keras", "keras_tuned", "sklearn",
+                                                      "floor"))
             lines.append(f"| {run['meta']['threads']}, {key.removeprefix('batch_')} | " + cells
                          + f" | {_x(r.get('keras_over_numpy'))} | {_x(r.get('keras_tuned_over_numpy'))} "
+                           f"| {_x(r.get('numpy_over_minimal'))} | {_x(r.get('minimal_over_floor'))} "
                            f"| {_x(r.get('numpy_over_floor'))} |")
     lines.append("")
     for run in runs:

@@ -12,9 +12,9 @@ stdin and answers one JSON line on stdout (everything else the libraries print g
 
 The worker's thread count is the number of cores it is pinned to. Every competitor gets the
 same budget: BLAS limited to it (threadpoolctl), TensorFlow intra- and inter-op threads equal to
-it; the dense NumPy-BLAS competitors (engine, scikit-learn) follow the engine's rule of one BLAS
+it; the dense NumPy-BLAS competitors (engine, the minimal NumPy loop, scikit-learn) follow the engine's rule of one BLAS
 thread for small steps (``models.numpy_net.dense_blas_threads``); the floor takes the best of
-1..threads. ``KIND``: numpy, keras, keras_tuned, sklearn, pybrain, floor. ``--engine DIR`` imports
+1..threads. ``KIND``: numpy, numpy_minimal, keras, keras_tuned, sklearn, pybrain, floor. ``--engine DIR`` imports
 ``scratchbench.scratch`` from ``DIR`` (another git revision's engine) instead of this checkout's.
 """
 
@@ -33,7 +33,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterator
 
-KINDS = ("numpy", "keras", "keras_tuned", "sklearn", "pybrain", "floor")
+KINDS = ("numpy", "numpy_minimal", "keras", "keras_tuned", "sklearn", "pybrain", "floor")
 TUNED_STEPS_PER_EXECUTION = 64  # Keras' documented compile argument: 64 steps per call into the graph
 
 
@@ -146,6 +146,36 @@ class NumpyRunner:
 
     def profile(self, samples: int) -> dict[str, Any]:
         return profile_pass(self.impl, self.split, samples)
+
+
+class MinimalRunner:
+    """The minimal NumPy loop (:mod:`.minimal_mlp`): the engine's initial weights, sample order and BLAS thread rule."""
+
+    def __init__(self, setting: dict[str, Any], x: Any, y: Any) -> None:
+        from threadpoolctl import threadpool_limits
+
+        from ..models.arch import macs_per_sample
+        from ..models.numpy_net import dense_blas_threads
+        from ..scratch.network import Network
+        from .minimal_mlp import MinimalMLP, check_layers
+
+        cfg = run_cfg(setting)
+        if cfg["optimizer"]["name"] != "sgd":
+            raise ValueError(f"numpy_minimal: takes optimizer sgd, got {cfg['optimizer']['name']!r}")
+        net = Network.from_config(cfg["model"], tuple(x.shape[1:]), 10, seed=int(cfg["seed"]))
+        check_layers(net.canonical, net.loss_name)
+        self.x, self.targets = net.prepare_x(x), net.encode_targets(y)[0]
+        self.batch = int(setting["batch"])
+        self.loop = MinimalMLP(net.get_weights(), cfg["optimizer"]["learning_rate"], int(cfg["seed"]))
+        self.blas = dense_blas_threads(macs_per_sample(net.canonical), min(self.batch, len(x)))
+        self._limit = lambda: threadpool_limits(self.blas, user_api="blas")
+        self.epoch()  # warm-up
+
+    def epoch(self) -> tuple[float, dict[str, Any]]:
+        with self._limit():
+            t0 = time.perf_counter()
+            self.loop.epoch(self.x, self.targets, self.batch)
+            return time.perf_counter() - t0, {"threads": {"blas_fit": self.blas}}
 
 
 class KerasRunner:
@@ -371,7 +401,8 @@ def profile_pass(impl: Any, split: Any, samples: int) -> dict[str, Any]:
                      f"a separate untimed pass over {samples} images scaled to the {len(split.x)}-image epoch"}
 
 
-RUNNERS = {"numpy": NumpyRunner, "sklearn": SklearnRunner, "pybrain": PybrainRunner, "floor": FloorRunner,
+RUNNERS = {"numpy": NumpyRunner, "numpy_minimal": MinimalRunner, "sklearn": SklearnRunner, "pybrain": PybrainRunner,
+           "floor": FloorRunner,
            "keras": lambda s, x, y: KerasRunner(s, x, y, tuned=False),
            "keras_tuned": lambda s, x, y: KerasRunner(s, x, y, tuned=True)}
 
