@@ -40,3 +40,18 @@ def test_check_layers_names_what_it_cannot_take():
         check_layers(normalize_layers(relu, (6,), 3), "categorical_crossentropy")
     with pytest.raises(ValueError, match="mse"):
         check_layers(normalize_layers(CFG, (6,), 3), "mse")
+
+
+def test_timing_row_modes_read_other_rows_and_bad_modes_are_named():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 6)).astype("float32")
+    onehot = np.eye(3, dtype="float32")[rng.integers(0, 3, 16)]
+    net = Network.from_config({**CFG, "dtype": "float32"}, (6,), 3, seed=1)
+    results = []
+    for rows in ("shuffled", "stored", "first"):
+        loop = MinimalMLP(net.get_weights(), learning_rate=0.5, seed=1)
+        loop.epoch(x, onehot, 4, rows=rows)
+        results.append(loop.W[0].copy())
+    assert not np.allclose(results[0], results[1]) and not np.allclose(results[1], results[2])
+    with pytest.raises(ValueError, match="rows: unknown 'sorted'"):
+        MinimalMLP(net.get_weights(), 0.5, 1).epoch(x, onehot, 4, rows="sorted")

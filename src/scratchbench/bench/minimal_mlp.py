@@ -54,8 +54,15 @@ class MinimalMLP:
                               np.empty((bs, 1), dt))
         return self._bufs[bs]
 
-    def epoch(self, x: np.ndarray, targets: np.ndarray, batch_size: int) -> None:
-        """One epoch over ``x`` (N, features) and one-hot ``targets`` (N, classes), both of the weights' dtype."""
+    def epoch(self, x: np.ndarray, targets: np.ndarray, batch_size: int, rows: str = "shuffled") -> None:
+        """One epoch over ``x`` (N, features) and one-hot ``targets`` (N, classes), both of the weights' dtype.
+
+        For timing what reading the data costs (``benchmarks/gather_cost.py``), ``rows`` may be
+        ``"stored"`` (slices of ``x`` in stored order, no gather) or ``"first"`` (the first batch's
+        rows every step: data that stays in cache, like the floor's operands); the targets stay
+        shuffled either way, so those train nothing useful."""
+        if rows not in ("shuffled", "stored", "first"):
+            raise ValueError(f"rows: unknown {rows!r}; valid: shuffled, stored, first")
         n = len(x)
         perm = self._shuffle_rng.permutation(n)
         y = targets[perm]
@@ -64,7 +71,10 @@ class MinimalMLP:
             stop = min(start + batch_size, n)
             m = stop - start
             xbuf, h_all, d_all, gW, gb, ones_all, s_all = self._buffers(batch_size)
-            xb = x.take(perm[start:stop], axis=0, out=xbuf[:m], mode="clip")
+            if rows == "shuffled":
+                xb = x.take(perm[start:stop], axis=0, out=xbuf[:m], mode="clip")
+            else:
+                xb = x[start:stop] if rows == "stored" else x[:m]
             h = [a[:m] for a in h_all]
             ones, s = ones_all[:m], s_all[:m]
             inp = xb
