@@ -22,9 +22,10 @@ test: setup
 test-fast: setup
 	$(UV) run pytest -m "not integration"
 
-# About 20 min on 2 quiet cores (each step prints its estimate); run it on an otherwise idle machine.
+# About 25 min on 2 quiet cores (each step prints its estimate); run it on an otherwise idle machine.
 bench: setup
 	$(UV) run python -m scratchbench.bench mlp
+	$(UV) run taskset -c 0 python benchmarks/gather_cost.py
 	$(UV) run python -m scratchbench.bench cnn --engine-commit c0fa2bc~1
 	$(UV) run python -m scratchbench.bench scaling
 	$(UV) run python -m scratchbench.bench readme
