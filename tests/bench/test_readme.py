@@ -70,6 +70,24 @@ def test_pipeline_and_sweep_figures_come_from_their_json():
     assert f"family {sweep['cpu']['family']} model {sweep['cpu']['model']}" in sweep_block(sweep)
 
 
+def test_stage_table_has_a_row_per_stage_and_the_totals():
+    from scratchbench.bench.readme_pipeline import pipeline_block, stage_table
+
+    stages = [{"stage": "fetch@mnist", "wall_seconds": 3.04, "runs": 0, "before_open_seconds": None,
+               "overhead_seconds": None, "fit_seconds": None},
+              {"stage": "train-r1_single_neuron", "wall_seconds": 2.2, "runs": 1, "before_open_seconds": 1.37,
+               "overhead_seconds": 0.05, "fit_seconds": 0.36}]
+    rev = {"rev": "HEAD", "commit": "abc1234def", "wall_seconds": 6.0, "stages": stages, "runs": [],
+           "totals": {"runs": 1, "before_open_seconds": 1.37, "overhead_seconds": 0.05, "fit_seconds": 0.36},
+           "load_average_before": [0.1], "load_average_after": [0.2]}
+    rows = stage_table(rev).splitlines()
+    assert rows[2] == "| fetch@mnist | 3.0 | 0 | – | – | – |"
+    assert rows[3] == "| train-r1_single_neuron | 2.2 | 1 | 1.4 | 0.1 | 0.4 |"
+    assert rows[4] == "| all 2 stages (`dvc repro` 6.0 s) | 5.2 | 1 | 1.4 | 0.1 | 0.4 |"
+    block = pipeline_block({"cpu": {}, "revs": [rev]})
+    assert "<summary>Per stage, `HEAD` (abc1234)</summary>" in block and stage_table(rev) in block
+
+
 def test_quick_all_block_names_the_longest_run_and_the_goal():
     from scratchbench.bench.readme_pipeline import quick_all_block
 

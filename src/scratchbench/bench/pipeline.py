@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from scratchbench import paths
+from scratchbench.bench.readme_pipeline import stage_table
 
 STAGE_LINE = re.compile(r"Running stage '([^']+)'")
 
@@ -170,6 +171,7 @@ def main(argv: list[str]) -> int:
                   f"overhead {res['totals']['overhead_seconds']:.1f} s, "
                   f"before open {res['totals']['before_open_seconds']:.1f} s",
                   flush=True)
+            print(stage_table(res), flush=True)
             results.append(res)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"cpu": cpu_info(), "nproc": os.cpu_count(), "revs": results}, indent=1) + "\n")

@@ -57,6 +57,24 @@ def fixed_costs(rev: dict[str, Any]) -> dict[str, Any]:
                                                      + longest["open_close_seconds"], longest["run"])}
 
 
+def _secs(v: float | None) -> str:
+    return "–" if v is None else f"{v:.1f}"
+
+
+def stage_table(rev: dict[str, Any]) -> str:
+    """One revision's stages in the order DVC ran them: wall time, runs, and summed over its runs the time
+    before each run opened, the run overhead (open to close minus fitting) and the fitting (markdown)."""
+    lines = ["| stage | wall s | runs | before open s | run overhead s | fit s |", "|---|---|---|---|---|---|"]
+    for s in rev["stages"]:
+        lines.append(f"| {s['stage']} | {s['wall_seconds']:.1f} | {s['runs']} | {_secs(s['before_open_seconds'])} "
+                     f"| {_secs(s['overhead_seconds'])} | {_secs(s['fit_seconds'])} |")
+    tot = rev["totals"]
+    lines.append(f"| all {len(rev['stages'])} stages (`dvc repro` {rev['wall_seconds']:.1f} s) "
+                 f"| {sum(s['wall_seconds'] for s in rev['stages']):.1f} | {tot['runs']} "
+                 f"| {tot['before_open_seconds']:.1f} | {tot['overhead_seconds']:.1f} | {tot['fit_seconds']:.1f} |")
+    return "\n".join(lines)
+
+
 def pipeline_block(data: dict[str, Any]) -> str:
     revs = data["revs"]
     lines = ["| revision | `dvc repro` | train stages | fitting (sum over runs) | record | experiment | report | runs "
@@ -99,7 +117,9 @@ def pipeline_block(data: dict[str, Any]) -> str:
                      f"{goal['run_seconds']:.0f} s: {_mark(f['longest'][0], goal['run_seconds'])})")
     if parts:
         lines.append(f"In `{new['rev']}`, " + "; ".join(parts)
-                     + ". Per stage and per run: `reports/bench/pipeline.json`.")
+                     + ". Per run: `reports/bench/pipeline.json`.")
+    for r in revs:
+        lines += ["", f"<details><summary>Per stage, {_rev(r)}</summary>", "", stage_table(r), "", "</details>"]
     return "\n".join(lines)
 
 
