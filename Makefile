@@ -27,6 +27,7 @@ bench: setup
 	$(UV) run python -m scratchbench.bench mlp
 	$(UV) run taskset -c 0 python benchmarks/gather_cost.py
 	$(UV) run python -m scratchbench.bench cnn --engine-commit c0fa2bc~1
+	$(UV) run python benchmarks/conv2_engines.py
 	$(UV) run python -m scratchbench.bench scaling
 	$(UV) run python -m scratchbench.bench readme
 
