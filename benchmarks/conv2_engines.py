@@ -4,11 +4,12 @@
 
 The layer R7 trains second (26x26x64 -> 24x24x32, 3x3, valid, fused ReLU, float32) on random data, the
 input gradient on, BLAS at one thread, the conv row chunks on 1 and on 2 worker threads
-(``scratch.conv.set_workers``). Each engine runs in its own process (the other revision's ``src/`` from
-``git archive``), ``--rounds`` processes per engine and worker count in alternated order, each timing
-``--repeats`` forward+backward passes after 3 untimed ones. A separate pass of today's engine under
-``conv.profiled`` splits its backward by step. Writes ``reports/bench/conv2_engines.json`` (every
-sample, medians, the CPU and BLAS); the README's paragraph on the CNN before and after ``c0fa2bc`` quotes it.
+(``scratch.conv.set_workers``). Each engine runs in its own process (the other revision's engine from
+``bench.harness.engine_checkout``, loaded by ``bench.worker.use_engine``), ``--rounds`` processes per
+engine and worker count in alternated order, each timing ``--repeats`` forward+backward passes after 3
+untimed ones. A separate pass of today's engine under ``conv.profiled`` splits its backward by step.
+Writes ``reports/bench/conv2_engines.json`` (every sample, medians, the CPU and BLAS); the README's
+paragraph on the CNN before and after ``c0fa2bc`` quotes it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ import json
 import statistics
 import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,11 +26,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def worker(src: str, workers: int, repeats: int, profile: bool) -> dict:
-    """Time (or profile) conv2 with the engine under ``src``; runs in its own process."""
-    sys.path.insert(0, src)
+    """Time (or profile) conv2 with the engine of ``src`` (a tree holding src/scratchbench/scratch); runs in its
+    own process."""
     import numpy as np
     from threadpoolctl import threadpool_limits
 
+    from scratchbench.bench.worker import use_engine
+
+    if not (Path(src) / "src" / "scratchbench" / "scratch" / "__init__.py").is_file():
+        raise SystemExit(f"conv2_engines: {src} has no src/scratchbench/scratch, not the engine under test")
+    use_engine(src)
     from scratchbench.scratch import conv
 
     if not Path(conv.__file__).resolve().is_relative_to(Path(src).resolve()):
@@ -42,7 +46,7 @@ def worker(src: str, workers: int, repeats: int, profile: bool) -> dict:
     g = rng.standard_normal((128, 24, 24, 32)).astype(np.float32)
     layer = conv.Conv2D(32, 3, activation="relu")
     layer.build((26, 26, 64), np.random.default_rng(1), np.float32)
-    out: dict = {"engine_file": conv.__file__}
+    out: dict = {}
     with threadpool_limits(1, user_api="blas"):
         for _ in range(3):
             layer.forward(x, training=True)
@@ -91,19 +95,15 @@ def main(argv: list[str]) -> int:
         print(json.dumps(worker(src, int(w), int(r), args.profile)))
         return 0
 
-    sys.path.insert(0, str(ROOT / "src"))
+    from scratchbench.bench.harness import engine_checkout
     from scratchbench.bench.host import host_meta
 
     commit = subprocess.run(["git", "rev-parse", args.rev], cwd=ROOT, capture_output=True, text=True)
     if commit.returncode != 0:
         raise SystemExit(f"conv2_engines: --rev {args.rev!r} is not a revision of {ROOT}")
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    with tempfile.TemporaryDirectory(prefix="conv2-engines-") as tmp:
-        archive = Path(tmp) / "src.tar"
-        subprocess.run(["git", "archive", "-o", str(archive), args.rev, "src"], cwd=ROOT, check=True)
-        with tarfile.open(archive) as tf:
-            tf.extractall(tmp, filter="data")
-        engines = {"today": ROOT / "src", args.rev: Path(tmp) / "src"}
+    meta = host_meta()
+    with engine_checkout(args.rev) as tmp:
+        engines = {"today": ROOT, args.rev: Path(tmp)}
         samples: dict = {name: {} for name in engines}
         for workers in (1, 2):
             for rnd in range(args.rounds):
@@ -120,12 +120,12 @@ def main(argv: list[str]) -> int:
     medians = {name: {w: {k: round(statistics.median(v), 2) for k, v in s.items()} for w, s in by_w.items()}
                for name, by_w in samples.items()}
     out = {"layer": "R7 conv2: 26x26x64 -> 24x24x32, 3x3 valid, fused ReLU, float32, batch 128, input gradient on",
-           "engines": {"today": head, args.rev: commit.stdout.strip()},
+           "engines": {"today": meta["git_commit"], args.rev: commit.stdout.strip()},
            "blas_threads": 1, "rounds": args.rounds, "repeats": args.repeats,
            "medians_ms": medians, "samples_ms": samples,
            "today_backward_profile_1_worker_ms": {"backward": round(profile["backward_ms"], 2),
                                                   **{k: round(v, 2) for k, v in profile["backward_steps_ms"].items()}},
-           "meta": host_meta()}
+           "meta": meta}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1) + "\n")
     print(json.dumps(medians), f"\nwrote {args.out}")
