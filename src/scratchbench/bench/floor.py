@@ -98,6 +98,25 @@ def _best_layout(shape: Shape, rng: np.random.Generator, dtype: Any, probe_secon
     return min(times, key=times.get)
 
 
+def step_operands(shapes: Sequence[Shape], dtype: np.dtype | type = np.float32, probe_seconds: float = 0.02,
+                  seed: int = 0) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], list[str]]:
+    """Operands and preallocated outputs for one step's products, each in the layout BLAS does fastest."""
+    if not shapes:
+        raise ValueError("floor: no GEMM shapes given (nothing weighted to multiply)")
+    rng = np.random.default_rng(seed)
+    layouts = [_best_layout(s, rng, dtype, probe_seconds) for s in shapes]
+    return [_operands(s, layout, rng, dtype) for s, layout in zip(shapes, layouts, strict=True)], layouts
+
+
+def run_steps(ops: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], iters: int) -> float:
+    """Seconds for ``iters`` steps of ``ops`` (from :func:`step_operands`), products only."""
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        for a, b, out in ops:
+            np.dot(a, b, out=out)
+    return time.perf_counter() - t0
+
+
 def measure_gemm_rate(
     shapes: Sequence[Shape],
     dtype: np.dtype | type = np.float32,
@@ -110,28 +129,15 @@ def measure_gemm_rate(
     Each product runs in the operand layout BLAS does fastest (``layouts``: plain, or A or B a
     transposed view, as a training step passes them), so the floor is never slower than the
     products an implementation actually calls."""
-    if not shapes:
-        raise ValueError("measure_gemm_rate: no GEMM shapes given")
-    rng = np.random.default_rng(seed)
-    probe = min_seconds / (4 * len(LAYOUTS) * len(shapes))
-    layouts = [_best_layout(s, rng, dtype, probe) for s in shapes]
-    ops = [_operands(s, layout, rng, dtype) for s, layout in zip(shapes, layouts, strict=True)]
+    ops, layouts = step_operands(shapes, dtype, min_seconds / (4 * len(LAYOUTS) * max(1, len(shapes))), seed)
     step_flops = gemm_flops(shapes)
-
-    def run(iters: int) -> float:
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            for a, b, out in ops:
-                np.dot(a, b, out=out)
-        return time.perf_counter() - t0
-
-    run(1)  # warm-up
-    iters, elapsed = 1, run(1)
+    run_steps(ops, 1)  # warm-up
+    iters, elapsed = 1, run_steps(ops, 1)
     while elapsed < min_seconds / 4:  # calibrate so each sample lasts about min_seconds
         iters *= 2
-        elapsed = run(iters)
+        elapsed = run_steps(ops, iters)
     iters = max(1, int(iters * min_seconds / max(elapsed, 1e-9)))
-    rates = [step_flops * iters / run(iters) for _ in range(max(1, repeats))]
+    rates = [step_flops * iters / run_steps(ops, iters) for _ in range(max(1, repeats))]
     return {"median": statistics.median(rates), "best": max(rates), "iters": float(iters), "layouts": layouts}
 
 
