@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from threadpoolctl import threadpool_limits
 from scratchbench.bench.harness import write_json
 from scratchbench.bench.floor import epoch_flops, measure_gemm_rate, run_steps, step_operands, step_shapes
 from scratchbench.bench.host import cpu_label, host_meta
+from scratchbench.bench.stats import load_flagged
 from scratchbench.bench.minimal_mlp import MinimalMLP
 from scratchbench.bench.mlp import compose_model
 from scratchbench.scratch.architecture import normalize_layers
@@ -134,7 +136,10 @@ def main() -> None:
     targets = np.eye(10, dtype=np.float32)[y]
     host = host_meta()
     result = {f"batch_{b}": measure(b, args.repeats, cfg, x, targets) for b in args.batch_sizes}
+    after = list(os.getloadavg())
     result["meta"] = {"threads": 1, "repeats": args.repeats, "samples": len(x), "data": "synthetic",
+                      "load_average_after": after,
+                      "load_flagged": load_flagged([host["load_average"][0], after[0]], 1),
                       "what": __doc__.split("\n\n")[1].replace("\n", " "), "host": host, "cpu": cpu_label(host)}
     write_json(args.out, result)
     for key, r in result.items():

@@ -54,3 +54,5 @@ def test_the_script_alternates_every_case_with_the_floor(tmp_path):
     assert set(r["samples"]) == cases and all(len(v) == 2 and min(v) > 0 for v in r["samples"].values())
     assert r["floor_seconds"] == statistics.median(r["samples"]["floor"]) and r["floor_seconds_from_rate"] > 0
     assert set(r["over_floor"]) == cases - {"gather_alone", "floor"}
+    meta = json.loads(out.read_text())["meta"]
+    assert len(meta["load_average_after"]) == 3 and isinstance(meta["load_flagged"], bool)
