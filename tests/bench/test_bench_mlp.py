@@ -24,6 +24,8 @@ def test_quick_mlp_writes_the_contract_json(quick_mlp):
             assert st["n"] == 2 == len(st["load_flagged"]) == len(data["meta"]["all_seconds"][key][label])
             assert st["iqr"][0] <= st["median"] <= st["iqr"][1]
             assert st["ci95_median"][0] <= st["median"] <= st["ci95_median"][1]
+            assert len(st["quiet_wait"]) == 2  # every epoch waited for the workers' threads to go quiet
+            assert all(q["seconds"] > 0 and q["timed_out"] in (0, 1) for q in st["quiet_wait"])
         ratios = data["ratios"][key]
         assert ratios["numpy_over_floor"] == pytest.approx(data[key]["numpy"] / data[key]["floor"])
         assert ratios["numpy_over_minimal"] == pytest.approx(data[key]["numpy"] / data[key]["numpy_minimal"])

@@ -7,7 +7,9 @@ for every setting (``bench mlp``); ``bench scaling`` keeps one worker per implem
 thread count over its 12 settings (rebuilding the model for each) to save 40 TensorFlow imports.
 For each setting every worker first builds its model and runs one untimed warm-up epoch; then
 the repeats run in ABBA order (:func:`stats.alternated`), one epoch per implementation per
-repeat, so a drift in machine speed hits all alike. Every sample keeps the 1-minute load
+repeat, so a drift in machine speed hits all alike. Before each epoch every worker's threads must
+be quiet (:func:`quiet.wait_quiet`: threads a previous epoch left spinning would share its cores);
+each sample keeps how long that took. Every sample keeps the 1-minute load
 averages seen before, during (each second) and after it, and is flagged when one exceeded
 ``threads``.
 """
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from ..paths import project_root
+from .quiet import wait_quiet
 from .stats import alternated, load_flagged, summary
 
 
@@ -147,7 +150,7 @@ def measure(workers: dict[str, Worker], settings: Sequence[Setting], threads: in
             try:
                 prep = w.ask(cmd="prepare", key=key, setting=make_setting(w.kind, base))
                 row[label] = {"prepare_seconds": prep["seconds"], "info": prep["info"], "wall": [], "cpu": [],
-                              "load": [], "threads_active": [], "sample_info": []}
+                              "load": [], "threads_active": [], "sample_info": [], "quiet_wait": []}
                 live.append(label)
             except WorkerError as exc:
                 out["errors"][f"{key}/{label}"] = str(exc).splitlines()[0]
@@ -156,6 +159,9 @@ def measure(workers: dict[str, Worker], settings: Sequence[Setting], threads: in
             for label in alternated(live, rep):
                 if label not in row or f"{key}/{label}" in out["errors"]:
                     continue
+                quiet = wait_quiet(w.proc.pid for w in workers.values())
+                if quiet["timed_out"]:
+                    log(f"  {key} {label}: workers still busy after {quiet['seconds']:.1f} s; timing anyway")
                 try:
                     s = workers[label].ask(cmd="epoch", key=key)
                 except WorkerError as exc:
@@ -168,6 +174,7 @@ def measure(workers: dict[str, Worker], settings: Sequence[Setting], threads: in
                 r["load"].append(s["load"])
                 r["threads_active"].append(s["threads_active"])
                 r["sample_info"].append(s["info"])
+                r["quiet_wait"].append(quiet)
                 log(f"  {key} repeat {rep + 1}/{repeats} {label}: {s['wall']:.3f} s (load {max(s['load']):.2f})")
         for r in row.values():
             if r["wall"]:
@@ -252,7 +259,7 @@ def summarise(measured: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
         row = measured.get(key, {})
         medians[key] = {label: r["summary"]["median"] for label, r in row.items() if "summary" in r}
         stats[key] = {label: {**r["summary"], "cpu": r["cpu_summary"], "threads_active": r["threads_active"],
-                              "load": r["load"]}
+                              "load": r["load"], "quiet_wait": r["quiet_wait"]}
                       for label, r in row.items() if "summary" in r}
         all_seconds[key] = {label: r["wall"] for label, r in row.items()}
         all_cpu[key] = {label: r["cpu"] for label, r in row.items()}
