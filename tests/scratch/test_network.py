@@ -102,6 +102,24 @@ def test_same_seed_bit_identical_params_and_history(dtype):
     assert not np.array_equal(other[0], mlp(dtype=dtype, seed=4).get_weights()[0])
 
 
+@pytest.mark.parametrize("opt", ["sgd", "adam", "momentum"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_parameters_start_on_cache_lines_and_the_padding_stays_zero(dtype, opt):
+    x, y = blobs(dtype=dtype)
+    net = mlp(dtype=dtype, seed=4)
+    views = [layer.params[k] for layer in net.layers for k in layer.params]
+    views += [layer.grads[k] for layer in net.layers for k in layer.params]
+    assert views and all(v.ctypes.data % 64 == 0 for v in views)
+    optimizer = {"name": "sgd", "learning_rate": 0.05, "momentum": 0.9} if opt == "momentum" else {"name": opt}
+    net.fit(x, y, epochs=2, batch_size=10, optimizer=optimizer)
+    used = sum(v.size for v in views)
+    flat = np.concatenate([net._flat_params, net._flat_grads])
+    assert np.count_nonzero(flat) <= used  # nothing but the parameters and gradients moved off zero
+    assert net._flat_params.size > sum(v.size for v in views[: len(views) // 2])  # there was padding to keep
+    packed = np.concatenate([v.ravel() for v in views[: len(views) // 2]])
+    assert np.array_equal(np.sort(net._flat_params[net._flat_params != 0]), np.sort(packed[packed != 0]))
+
+
 def test_float32_and_float64_train_alike_and_keep_their_dtype():
     x, y = blobs()
     nets = {d: mlp(dtype=d, seed=1) for d in ("float32", "float64")}

