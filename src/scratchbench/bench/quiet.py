@@ -1,10 +1,11 @@
 """Wait for worker processes to go quiet before the next timed epoch.
 
-After a call returns, OpenBLAS's threads spin for a while before they sleep, and TensorFlow's
-thread pools do the same. With every worker pinned to the same cores, an epoch started right after
-another process's epoch shares its cores with those spinning threads: on the 2-vCPU Intel Xeon an
-engine epoch at batch 1024 took 0.20-0.25 s right after the other worker's epoch and 0.14-0.15 s
-right after its own. :func:`wait_quiet` waits until every worker's threads together use less than
+After a multi-threaded call returns, OpenBLAS's threads spin for a while (about 0.12 s here)
+before they sleep; any other library's spinning threads are caught the same way. With every
+worker pinned to the same cores, an epoch started right after another process's epoch shares its
+cores with those spinning threads: on the 2-vCPU Intel Xeon an engine epoch at batch 1024 took
+0.20-0.25 s right after the other worker's epoch and 0.14-0.15 s right after its own.
+:func:`wait_quiet` waits until every worker's threads together use less than
 ``busy`` of a core over ``window`` seconds, read from ``/proc/<pid>/task/*/schedstat`` (nanoseconds
 on a CPU; the 10 ms clock ticks of ``/proc/<pid>/task/*/stat`` where a kernel has no schedstat).
 """
