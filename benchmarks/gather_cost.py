@@ -27,7 +27,7 @@ from scratchbench.bench.harness import write_json
 from scratchbench.bench.floor import epoch_flops, measure_gemm_rate, run_steps, step_operands, step_shapes
 from scratchbench.bench.host import cpu_label, host_meta
 from scratchbench.bench.stats import load_flagged
-from scratchbench.bench.minimal_mlp import MinimalMLP
+from scratchbench.bench.minimal_mlp import MinimalMLP, batch_rows
 from scratchbench.bench.mlp import compose_model
 from scratchbench.scratch.architecture import normalize_layers
 from scratchbench.paths import reports_dir
@@ -57,10 +57,7 @@ def gemms_only(x: np.ndarray, weights: list[np.ndarray], batch: int, rows: str,
 
     for start in range(0, len(x), batch):
         m = min(batch, len(x) - start)
-        if rows == "shuffled":
-            xb = x.take(perm[start:start + m], axis=0, out=xbuf[:m], mode="clip")
-        else:
-            xb = x[start:start + m] if rows == "stored" else x[:m]
+        xb = batch_rows(x, perm, start, start + m, rows, xbuf)
         inp = xb
         for i, w in enumerate(W):
             inp = dot(inp, w, h[i][:m])

@@ -32,6 +32,17 @@ def check_layers(layers: Sequence[Mapping[str, Any]], loss: str) -> None:
                          f"categorical_crossentropy; got {got}, {loss}")
 
 
+ROWS = ("shuffled", "stored", "first")
+
+
+def batch_rows(x: np.ndarray, perm: np.ndarray, start: int, stop: int, rows: str, out: np.ndarray) -> np.ndarray:
+    """The batch's rows of ``x``: ``perm[start:stop]`` gathered into ``out`` (``"shuffled"``), the slice
+    ``x[start:stop]`` in stored order (``"stored"``), or the first ``stop - start`` rows (``"first"``)."""
+    if rows == "shuffled":
+        return x.take(perm[start:stop], axis=0, out=out[: stop - start], mode="clip")
+    return x[start:stop] if rows == "stored" else x[: stop - start]
+
+
 class MinimalMLP:
     """``weights`` = ``[W0, b0, W1, b1, ...]`` (Keras order, updated in place); ``seed`` as the engine's."""
 
@@ -61,8 +72,8 @@ class MinimalMLP:
         ``"stored"`` (slices of ``x`` in stored order, no gather) or ``"first"`` (the first batch's
         rows every step: data that stays in cache, like the floor's operands); the targets stay
         shuffled either way, so those train nothing useful."""
-        if rows not in ("shuffled", "stored", "first"):
-            raise ValueError(f"rows: unknown {rows!r}; valid: shuffled, stored, first")
+        if rows not in ROWS:
+            raise ValueError(f"rows: unknown {rows!r}; valid: {', '.join(ROWS)}")
         n = len(x)
         perm = self._shuffle_rng.permutation(n)
         y = targets[perm]
@@ -71,10 +82,7 @@ class MinimalMLP:
             stop = min(start + batch_size, n)
             m = stop - start
             xbuf, h_all, d_all, gW, gb, ones_all, s_all = self._buffers(batch_size)
-            if rows == "shuffled":
-                xb = x.take(perm[start:stop], axis=0, out=xbuf[:m], mode="clip")
-            else:
-                xb = x[start:stop] if rows == "stored" else x[:m]
+            xb = batch_rows(x, perm, start, stop, rows, xbuf)
             h = [a[:m] for a in h_all]
             ones, s = ones_all[:m], s_all[:m]
             inp = xb

@@ -25,13 +25,15 @@ def _task_ns(pid: int, tid: str) -> int | None:
         return None
 
 
-def _task_ticks_ns(pid: int, tid: str) -> int:
+def task_stat_seconds(pid: int | str, tid: str) -> float | None:
+    """CPU seconds (user + system, 10 ms clock ticks) of thread ``tid`` of ``pid`` (``"self"`` works), from
+    ``/proc/<pid>/task/<tid>/stat``; ``None`` when the thread is gone."""
     try:
         with open(f"/proc/{pid}/task/{tid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return 0
-    return (int(fields[11]) + int(fields[12])) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_ns(pids: Iterable[int]) -> tuple[int, bool]:
@@ -45,7 +47,7 @@ def cpu_ns(pids: Iterable[int]) -> tuple[int, bool]:
         for tid in tids:
             ns = _task_ns(pid, tid)
             if ns is None:
-                exact, ns = False, _task_ticks_ns(pid, tid)
+                exact, ns = False, round((task_stat_seconds(pid, tid) or 0.0) * 1e9)
             total += ns
     return total, exact
 

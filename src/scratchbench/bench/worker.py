@@ -33,6 +33,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterator
 
+from .quiet import task_stat_seconds
+
 KINDS = ("numpy", "numpy_minimal", "keras", "keras_tuned", "sklearn", "pybrain", "floor")
 TUNED_STEPS_PER_EXECUTION = 64  # Keras' documented compile argument: 64 steps per call into the graph
 
@@ -43,14 +45,11 @@ def cores() -> int:
 
 def thread_cpu() -> dict[int, float]:
     """CPU seconds (user + system) of each thread of this process, from ``/proc/self/task``."""
-    tick = os.sysconf("SC_CLK_TCK")
     out = {}
     for tid in os.listdir("/proc/self/task"):
-        try:
-            fields = open(f"/proc/self/task/{tid}/stat").read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        out[int(tid)] = (int(fields[11]) + int(fields[12])) / tick
+        seconds = task_stat_seconds("self", tid)
+        if seconds is not None:
+            out[int(tid)] = seconds
     return out
 
 
